@@ -1,0 +1,160 @@
+"""The paper's two tasks: mirror symmetry (Fig. 1) and the family trees (Fig. 2).
+
+Both datasets are derived here from their definitions, not typed in: the
+symmetry set from all six-bit vectors, the family-tree triples from who married
+whom and whose children are whose.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+# --- mirror symmetry ---------------------------------------------------------
+
+
+def symmetry_dataset(n_bits: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """All ``2**n_bits`` binary vectors (x1 most significant) and whether each
+    is symmetric about its middle: ``X (2**n, n)``, ``d (2**n, 1)``."""
+    X = np.array(list(itertools.product([0.0, 1.0], repeat=n_bits)))
+    d = np.all(X == X[:, ::-1], axis=1).astype(np.float64)[:, None]
+    return X, d
+
+
+# --- family trees ------------------------------------------------------------
+
+RELATIONS = (
+    "father", "mother", "husband", "wife", "son", "daughter",
+    "uncle", "aunt", "brother", "sister", "nephew", "niece",
+)  # fmt: skip
+
+# One tree, in the order of the paper's Fig. 2: (name, sex); the Italian tree
+# has the same shape, person for person.
+ENGLISH = (
+    ("Christopher", "m"), ("Penelope", "f"), ("Andrew", "m"), ("Christine", "f"),
+    ("Margaret", "f"), ("Arthur", "m"), ("Victoria", "f"), ("James", "m"),
+    ("Jennifer", "f"), ("Charles", "m"), ("Colin", "m"), ("Charlotte", "f"),
+)  # fmt: skip
+ITALIAN = (
+    "Roberto", "Maria", "Pierro", "Francesca", "Gina", "Emilio",
+    "Lucia", "Marco", "Angela", "Tomaso", "Alfonso", "Sophia",
+)  # fmt: skip
+# Marriages (husband, wife) and children (father, mother, child), by English name.
+MARRIAGES = (
+    ("Christopher", "Penelope"), ("Andrew", "Christine"), ("Arthur", "Margaret"),
+    ("James", "Victoria"), ("Charles", "Jennifer"),
+)  # fmt: skip
+CHILDREN = (
+    ("Christopher", "Penelope", "Arthur"), ("Christopher", "Penelope", "Victoria"),
+    ("Andrew", "Christine", "James"), ("Andrew", "Christine", "Jennifer"),
+    ("James", "Victoria", "Colin"), ("James", "Victoria", "Charlotte"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    sex: str  # "m" or "f"
+    nationality: str  # "English" or "Italian"
+    counterpart: str  # the person in the same place of the other tree
+
+
+class FamilyTrees:
+    """The two isomorphic family trees and every relationship derived from them."""
+
+    def __init__(self) -> None:
+        english = [n for n, _ in ENGLISH]
+        to_it = dict(zip(english, ITALIAN))
+        self.people: list[Person] = [Person(n, s, "English", to_it[n]) for n, s in ENGLISH] + [
+            Person(to_it[n], s, "Italian", n) for n, s in ENGLISH
+        ]
+        self.by_name = {p.name: p for p in self.people}
+        self.spouse: dict[str, str] = {}
+        self.parents: dict[str, tuple[str, str]] = {}
+        for rename in (lambda n: n, to_it.__getitem__):
+            for h, w in MARRIAGES:
+                self.spouse[rename(h)] = rename(w)
+                self.spouse[rename(w)] = rename(h)
+            for f, m, c in CHILDREN:
+                self.parents[rename(c)] = (rename(f), rename(m))
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.people]
+
+    def children(self, name: str) -> list[str]:
+        return [c for c, ps in self.parents.items() if name in ps]
+
+    def siblings(self, name: str) -> list[str]:
+        ps = self.parents.get(name)
+        return [c for c, q in self.parents.items() if ps is not None and q == ps and c != name]
+
+    def spouses(self, name: str) -> list[str]:
+        return [self.spouse[name]] if name in self.spouse else []
+
+    def related(self, name: str, relation: str) -> set[str]:
+        """Everyone who is ``name``'s ``relation`` (``name`` has-relation them)."""
+        parents = list(self.parents.get(name, ()))
+        # uncles and aunts: a parent's siblings and their spouses
+        piblings = {s for p in parents for s in self.siblings(p)}
+        piblings |= {sp for s in piblings for sp in self.spouses(s)}
+        # nephews and nieces: children of one's own and one's spouse's siblings
+        sibs = set(self.siblings(name)) | {s for sp in self.spouses(name) for s in self.siblings(sp)}
+        nibling = {c for s in sibs for c in self.children(s)}
+        pools = {
+            "father": parents, "mother": parents, "husband": self.spouses(name),
+            "wife": self.spouses(name), "son": self.children(name),
+            "daughter": self.children(name), "uncle": piblings, "aunt": piblings,
+            "brother": self.siblings(name), "sister": self.siblings(name),
+            "nephew": nibling, "niece": nibling,
+        }  # fmt: skip
+        male = relation in ("father", "husband", "son", "uncle", "brother", "nephew")
+        return {n for n in pools[relation] if (self.by_name[n].sex == "m") == male}
+
+    @cached_property
+    def questions(self) -> list[tuple[str, str]]:
+        """Every (person 1, relationship) with at least one answer, English first."""
+        return [(p, r) for p in self.names for r in RELATIONS if self.related(p, r)]
+
+    @cached_property
+    def triples(self) -> list[tuple[str, str, str]]:
+        """Every fact ``(person 1, relationship, person 2)`` in a stable order."""
+        order = {n: k for k, n in enumerate(self.names)}
+        return [
+            (p, r, q) for p, r in self.questions for q in sorted(self.related(p, r), key=order.__getitem__)
+        ]
+
+    def encode(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One-hot ``person1 (104, 24)``, ``relation (104, 12)``, multi-hot ``person2 (104, 24)``."""
+        idx = {n: k for k, n in enumerate(self.names)}
+        n_q = len(self.questions)
+        person1 = np.zeros((n_q, len(self.people)))
+        relation = np.zeros((n_q, len(RELATIONS)))
+        person2 = np.zeros((n_q, len(self.people)))
+        for c, (p, r) in enumerate(self.questions):
+            person1[c, idx[p]] = 1.0
+            relation[c, RELATIONS.index(r)] = 1.0
+            for q in self.related(p, r):
+                person2[c, idx[q]] = 1.0
+        return person1, relation, person2
+
+    def question_index(self, person: str, relation: str) -> int:
+        try:
+            return self.questions.index((person, relation))
+        except ValueError:
+            raise KeyError(f"no question ({person}, {relation}): {person} has no {relation}") from None
+
+
+def held_out_masks(
+    n_questions: int, n_held_out: int, rngs: list[np.random.Generator], fixed: list[int] | None = None
+) -> np.ndarray:
+    """Training masks ``(S, n_questions)``: ``n_held_out`` questions held out per seed,
+    drawn from each seed's own generator unless ``fixed`` gives them."""
+    mask = np.ones((len(rngs), n_questions), bool)
+    for s, rng in enumerate(rngs):
+        out = fixed if fixed is not None else rng.choice(n_questions, n_held_out, replace=False)
+        mask[s, list(out)] = False
+    return mask

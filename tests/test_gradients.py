@@ -1,0 +1,81 @@
+"""Every dE/dw of both nets against central finite differences (float64)."""
+
+import numpy as np
+import pytest
+
+from backprop86.learning import output_error, total_error
+from backprop86.net import Architecture, family_tree_net, layered
+
+
+def error(arch, params, inputs, targets, margin=0.0):
+    y = arch.forward(params, inputs)[arch.output]
+    return total_error(output_error(y, targets, margin))
+
+
+def check_gradients(arch: Architecture, seed: int, n_cases: int, init_range: float, margin=0.0):
+    rng = np.random.default_rng(seed)
+    n_seeds = 3
+    params = arch.init_params([np.random.default_rng(seed + k) for k in range(n_seeds)], init_range)
+    sizes = arch.sizes
+    inputs = {g: rng.uniform(0, 1, (n_cases, sizes[g])) for g in arch.inputs}
+    targets = (rng.uniform(0, 1, (n_cases, sizes[arch.output])) > 0.5).astype(float)
+    y = arch.forward(params, inputs)
+    grads = arch.backward(params, y, output_error(y[arch.output], targets, margin))
+    h = 1e-6
+    for key, value in params.items():
+        for index in np.ndindex(value.shape):
+            plus = {k: v.copy() for k, v in params.items()}
+            minus = {k: v.copy() for k, v in params.items()}
+            plus[key][index] += h
+            minus[key][index] -= h
+            s = index[0]
+            reference = (error(arch, plus, inputs, targets, margin)[s]
+                         - error(arch, minus, inputs, targets, margin)[s]) / (2 * h)  # fmt: skip
+            ours = grads[key][index]
+            assert abs(ours - reference) <= 1e-6 * max(1.0, abs(reference)), (
+                f"dE/d{key}{list(index)}: ours {ours!r}, finite differences {reference!r}"
+            )
+
+
+@pytest.mark.parametrize("sizes", [[6, 2, 1], [6, 3, 1], [4, 5, 3], [3, 4, 4, 2]])
+def test_layered_gradients(sizes):
+    check_gradients(layered(sizes), seed=sum(sizes), n_cases=7, init_range=1.0)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [dict(), dict(n_people=5, n_relations=3, person_code=2, relation_code=3, central=4, answer_code=2)],
+)
+def test_family_tree_gradients(shape):
+    arch = family_tree_net(**shape)
+    if not shape:  # the full net: check a subsample of cases to keep it quick
+        check_gradients(arch, seed=1, n_cases=3, init_range=0.8)
+    else:
+        check_gradients(arch, seed=2, n_cases=6, init_range=1.5)
+
+
+def test_gradients_with_margin():
+    """With a margin, outputs inside it contribute nothing, so E stays differentiable there."""
+    check_gradients(layered([3, 4, 5]), seed=9, n_cases=8, init_range=2.0, margin=0.2)
+
+
+def test_gradients_match_an_independent_scalar_backprop():
+    """Eqs. 4-7 written out unit by unit for one case of the 6-2-1 net."""
+    arch = layered([6, 2, 1])
+    params = arch.init_params([np.random.default_rng(4)], 1.0)
+    x = np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0]])
+    d = np.array([[1.0]])
+    y = arch.forward(params, {"in": x})
+    grads = arch.backward(params, y, y["out"] - d)
+    w1, b1 = params["w:in->h1"][0], params["b:h1"][0]
+    w2, b2 = params["w:h1->out"][0], params["b:out"][0]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    h = [sig(sum(x[0, i] * w1[i, j] for i in range(6)) + b1[j]) for j in range(2)]
+    o = sig(sum(h[j] * w2[j, 0] for j in range(2)) + b2[0])
+    dx_o = (o - 1.0) * o * (1 - o)
+    dx_h = [dx_o * w2[j, 0] * h[j] * (1 - h[j]) for j in range(2)]
+    np.testing.assert_allclose(grads["b:out"][0, 0], dx_o, rtol=1e-12)
+    np.testing.assert_allclose(grads["w:h1->out"][0, :, 0], [dx_o * h[j] for j in range(2)], rtol=1e-12)
+    np.testing.assert_allclose(grads["b:h1"][0], dx_h, rtol=1e-12)
+    expect = [[dx_h[j] * x[0, i] for j in range(2)] for i in range(6)]
+    np.testing.assert_allclose(grads["w:in->h1"][0], expect, rtol=1e-12)

@@ -1,0 +1,98 @@
+"""The datasets against an independent derivation written here."""
+
+import numpy as np
+
+from backprop86.cli import family_trees_frame, symmetry_frame
+from backprop86.tasks import ITALIAN, RELATIONS, FamilyTrees, held_out_masks, symmetry_dataset
+
+
+def test_symmetry_dataset():
+    X, d = symmetry_dataset()
+    assert X.shape == (64, 6) and d.shape == (64, 1)
+    bits = ["".join(str(int(b)) for b in row) for row in X]
+    assert len(set(bits)) == 64
+    assert [s == s[::-1] for s in bits] == list(d[:, 0] == 1)
+    assert d.sum() == 8
+
+
+# --- family trees, derived again from a list of parent and spouse facts ------
+
+PARENT_OF = {  # child: (father, mother)
+    "Arthur": ("Christopher", "Penelope"), "Victoria": ("Christopher", "Penelope"),
+    "James": ("Andrew", "Christine"), "Jennifer": ("Andrew", "Christine"),
+    "Colin": ("James", "Victoria"), "Charlotte": ("James", "Victoria"),
+}  # fmt: skip
+COUPLES = [("Christopher", "Penelope"), ("Andrew", "Christine"), ("Arthur", "Margaret"),
+           ("James", "Victoria"), ("Charles", "Jennifer")]  # fmt: skip
+MEN = {"Christopher", "Andrew", "Arthur", "James", "Charles", "Colin"}
+
+
+def independent_facts():
+    """Relations as compositions of parent, spouse and sibling, for the English tree."""
+    people = {p for c in COUPLES for p in c} | set(PARENT_OF)
+    parent = {(c, p) for c, ps in PARENT_OF.items() for p in ps}  # (child, parent)
+    spouse = {(a, b) for a, b in COUPLES} | {(b, a) for a, b in COUPLES}
+    sibling = {(a, b) for (a, p) in parent for (b, q) in parent if p == q and a != b}
+
+    def compose(r, s):
+        return {(a, c) for (a, b) in r for (b2, c) in s if b == b2}
+
+    child = {(p, c) for (c, p) in parent}
+    base = {
+        "parent": parent, "spouse": spouse, "child": child, "sibling": sibling,
+        "pibling": compose(parent, sibling) | compose(compose(parent, sibling), spouse),
+        "nibling": compose(sibling, child) | compose(compose(spouse, sibling), child),
+    }  # fmt: skip
+    gendered = {
+        "father": ("parent", True), "mother": ("parent", False), "husband": ("spouse", True),
+        "wife": ("spouse", False), "son": ("child", True), "daughter": ("child", False),
+        "uncle": ("pibling", True), "aunt": ("pibling", False), "brother": ("sibling", True),
+        "sister": ("sibling", False), "nephew": ("nibling", True), "niece": ("nibling", False),
+    }  # fmt: skip
+    facts = set()
+    for rel, (kind, male) in gendered.items():
+        facts |= {(a, rel, b) for (a, b) in base[kind] if (b in MEN) == male}
+    assert people == {a for a, _, _ in facts} | {b for _, _, b in facts}
+    return facts
+
+
+def test_family_trees_match_independent_derivation():
+    ft = FamilyTrees()
+    english = independent_facts()
+    english_names = {p.name for p in ft.people if p.nationality == "English"}
+    ours = set(ft.triples)
+    assert {t for t in ours if t[0] in english_names} == english
+    to_it = {p.name: p.counterpart for p in ft.people if p.nationality == "English"}
+    italian = {(to_it[a], r, to_it[b]) for a, r, b in english}
+    assert {t for t in ours if t[0] not in english_names} == italian
+    assert len(ft.triples) == len(ours) == 112
+    assert len(ft.questions) == len({(a, r) for a, r, _ in ours}) == 104
+    assert ft.related("Colin", "aunt") == {"Margaret", "Jennifer"}
+    assert set(to_it.values()) == set(ITALIAN)
+
+
+def test_family_tree_encoding_and_csv_order():
+    ft = FamilyTrees()
+    person1, relation, person2 = ft.encode()
+    assert person1.shape == (104, 24) and relation.shape == (104, 12) and person2.shape == (104, 24)
+    assert (person1.sum(1) == 1).all() and (relation.sum(1) == 1).all()
+    assert person2.sum() == 112 and set(person2.sum(1)) == {1.0, 2.0}
+    c = ft.question_index("Colin", "aunt")
+    assert {ft.names[k] for k in np.flatnonzero(person2[c])} == {"Margaret", "Jennifer"}
+    frame = family_trees_frame()
+    assert list(frame.columns) == ["person1", "relation", "person2"] and len(frame) == 112
+    english = {p.name for p in ft.people if p.nationality == "English"}
+    flags = [p in english for p in frame.person1]
+    assert flags == sorted(flags, reverse=True), "English triples come first"
+    assert set(frame.relation) == set(RELATIONS)
+    sym = symmetry_frame()
+    assert list(sym.columns) == ["x1", "x2", "x3", "x4", "x5", "x6", "target"] and len(sym) == 64
+
+
+def test_held_out_masks_per_seed_and_fixed():
+    rngs = [np.random.default_rng(s) for s in range(5)]
+    masks = held_out_masks(104, 4, rngs)
+    assert masks.shape == (5, 104) and ((~masks).sum(1) == 4).all()
+    assert len({tuple(np.flatnonzero(~m)) for m in masks}) > 1, "splits differ between seeds"
+    fixed = held_out_masks(104, 4, [np.random.default_rng(0)] * 2, fixed=[1, 2, 3, 4])
+    assert (np.flatnonzero(~fixed[0]) == [1, 2, 3, 4]).all() and (fixed[0] == fixed[1]).all()
