@@ -134,6 +134,12 @@ def resolve(config: dict, experiment: str, configuration: str = PAPER) -> dict:
     return {"task": exp["task"], "seeds": exp["seeds"], **defaults, **settings}
 
 
+def curve_every(config: dict, configuration: str) -> int:
+    """How often (in sweeps) the learning curve of a configuration is logged to MLflow."""
+    every = config.get("tracking", {}).get("curve_every", {})
+    return every.get("paper" if configuration == PAPER else "variants", 1)
+
+
 def config_hash(settings: dict) -> str:
     """A short, stable hash of resolved settings (the seed count left out)."""
     body = {k: v for k, v in settings.items() if k != "seeds"}

@@ -1,13 +1,15 @@
 """Build and train one configuration of an experiment over a range of seeds.
 
 Results are files first: ``weights.npz`` (final weights, leading seed axis),
-``curves.npz`` (error after every sweep), ``summary.csv`` (one row per seed),
-``settings.json`` and, for family trees, ``heldout.csv``. A shard of seeds and
-the whole range write the same bytes row for row, so shards combine exactly.
+``curves.npz`` (error after every sweep, sweeps to each criterion, training
+masks), ``summary.csv`` (one row per seed), ``settings.json`` and, for family
+trees, ``heldout.csv``. Seeds are independent, so shards of a seed range
+combine into exactly the bytes of the whole range trained at once.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +82,60 @@ class Run:
     def write(self, out: Path) -> None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        io.save_npz(out / "weights.npz", {"seed": self.seeds, **self.result.params})
-        io.save_npz(out / "curves.npz", {"seed": self.seeds, "error": self.result.error,
-                                         "train_mask": self.train_mask})  # fmt: skip
+        r = self.result
+        io.save_npz(out / "weights.npz", {"seed": self.seeds, **r.params})
+        curves = {
+            "seed": self.seeds,
+            "error": r.error,
+            "train_mask": self.train_mask,
+            "sweeps_run": r.sweeps_run,
+        }
+        curves.update({f"sweeps_to:{name}": v for name, v in r.sweeps_to.items()})
+        io.save_npz(out / "curves.npz", curves)
         if self.heldout is not None:
             io.save_csv(out / "heldout.csv", self.heldout)
         io.save_json(out / "settings.json", {**self.settings, "config_hash": config_hash(self.settings)})
         io.save_csv(out / "summary.csv", self.summary())  # last: its presence marks a complete run
+
+
+def load_run(directory: Path) -> Run:
+    """Read back what :meth:`Run.write` wrote."""
+    directory = Path(directory)
+    if not (directory / "summary.csv").is_file():
+        raise FileNotFoundError(f"no complete training run in {directory} (summary.csv missing)")
+    settings = json.loads((directory / "settings.json").read_text())
+    settings.pop("config_hash", None)
+    weights, curves = io.load_npz(directory / "weights.npz"), io.load_npz(directory / "curves.npz")
+    seeds = weights.pop("seed")
+    sweeps_to = {k.split(":", 1)[1]: v for k, v in curves.items() if k.startswith("sweeps_to:")}
+    result = TrainResult(weights, curves["error"], sweeps_to, curves["sweeps_run"])
+    heldout = None
+    if (directory / "heldout.csv").is_file():
+        heldout = pd.read_csv(directory / "heldout.csv")
+    return Run(settings, seeds, result, curves["train_mask"], heldout)
+
+
+def combine(runs: list[Run]) -> Run:
+    """One run from shards of the same configuration, in seed order."""
+    runs = sorted(runs, key=lambda r: int(r.seeds[0]))
+    first = runs[0]
+    for r in runs[1:]:
+        if {**r.settings, "seeds": 0} != {**first.settings, "seeds": 0}:
+            raise ValueError("shards of different configurations cannot be combined")
+    seeds = np.concatenate([r.seeds for r in runs])
+    if len(np.unique(seeds)) != len(seeds):
+        raise ValueError("shards overlap: a seed appears twice")
+    cat = lambda get: np.concatenate([get(r) for r in runs])  # noqa: E731
+    result = TrainResult(
+        params={k: cat(lambda r, k=k: r.result.params[k]) for k in first.result.params},
+        error=cat(lambda r: r.result.error),
+        sweeps_to={k: cat(lambda r, k=k: r.result.sweeps_to[k]) for k in first.result.sweeps_to},
+        sweeps_run=cat(lambda r: r.result.sweeps_run),
+    )
+    heldout = None
+    if first.heldout is not None:
+        heldout = pd.concat([r.heldout for r in runs], ignore_index=True)
+    return Run(first.settings, seeds, result, cat(lambda r: r.train_mask), heldout)
 
 
 def train_seeds(settings: dict, seeds, progress: bool = False) -> Run:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import traceback
 import zipfile
 from pathlib import Path
 
@@ -49,3 +51,14 @@ def save_json(path: Path, obj) -> None:
 
 def save_csv(path: Path, frame) -> None:
     atomic_write_bytes(path, frame.to_csv(index=False, lineterminator="\n").encode())
+
+
+@contextlib.contextmanager
+def job_log(path: str | Path):
+    """Send a workflow job's output, and the traceback of any error, to its log file."""
+    with open(path, "w") as log, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
+        try:
+            yield
+        except BaseException:
+            traceback.print_exc(file=log)
+            raise

@@ -1,0 +1,57 @@
+# Validation and the helpers that turn the config into targets. The science
+# lives in the backprop86 package; this only wires stages together.
+from backprop86.config import (
+    ConfigError,
+    configurations,
+    curve_every,
+    resolve,
+    validate,
+)
+
+try:
+    validate(config)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+
+wildcard_constraints:
+    experiment="[a-z][a-z0-9_]*",
+    configuration="[a-z][a-z0-9_]*",
+    first=r"\d+",
+    last=r"\d+",
+
+
+localrules:
+    all,
+    dataset,
+    combine_shards,
+    tables,
+
+
+def all_configurations():
+    """Every (experiment, configuration) pair of the config, in config order."""
+    return [(e, c) for e in config["experiments"] for c in configurations(config, e)]
+
+
+def run_dir(experiment, configuration):
+    return f"results/runs/{experiment}/{configuration}/all_seeds"
+
+
+def dataset_of(wildcards):
+    return f"results/data/{config['experiments'][wildcards.experiment]['task']}.csv"
+
+
+def shard_dirs(wildcards):
+    """The shards of seeds 0..seeds-1, seeds_per_job at a time."""
+    n = config["experiments"][wildcards.experiment]["seeds"]
+    size = config.get("seeds_per_job", 1000)
+    base = f"results/runs/{wildcards.experiment}/{wildcards.configuration}/shards"
+    return [f"{base}/seeds{a}-{min(a + size, n) - 1}" for a in range(0, n, size)]
+
+
+def settings_of(wildcards):
+    return resolve(config, wildcards.experiment, wildcards.configuration)
+
+
+def tracking_markers():
+    return [f"results/tracking/{e}/{c}.json" for e, c in all_configurations()]

@@ -1,0 +1,9 @@
+rule dataset:
+    output:
+        "results/data/{task}.csv",
+    log:
+        "logs/data/{task}.log",
+    wildcard_constraints:
+        task="symmetry|family_trees",
+    script:
+        "../scripts/dataset.py"
