@@ -107,6 +107,14 @@ def flat_params(settings: dict) -> dict[str, str]:
     return out
 
 
+def _runs_of(config_hash: str, configuration: str, role: str) -> str:
+    """MLflow filter for the runs of one configuration's settings: its parent or its seeds."""
+    return (
+        f"tags.`{TAG}config_hash` = '{config_hash}' and tags.`{TAG}configuration` = '{configuration}' "
+        f"and tags.`{TAG}role` = '{role}'"
+    )
+
+
 class Tracker:
     """An ``MlflowClient`` whose writes hold the store lock."""
 
@@ -240,9 +248,7 @@ def log_configuration(
     live = []  # runs this job opened and has not finished
     with terminate_on_signal():
         try:
-            parents = tracker.runs(
-                exp_id, f"tags.`{TAG}config_hash` = '{h}' and tags.`{TAG}role` = 'configuration'"
-            )
+            parents = tracker.runs(exp_id, _runs_of(h, configuration, "configuration"))
             finished = [p for p in parents if p.info.status == "FINISHED"]
             for p in parents:
                 if p.info.status != "FINISHED" and (finished or p is not parents[0]):
@@ -261,7 +267,7 @@ def log_configuration(
             live.append(parent_id)
 
             children = {}
-            for c in tracker.runs(exp_id, f"tags.`{TAG}config_hash` = '{h}' and tags.`{TAG}role` = 'seed'"):
+            for c in tracker.runs(exp_id, _runs_of(h, configuration, "seed")):
                 seed = int(c.data.tags[f"{TAG}seed"])
                 if c.info.status == "FINISHED" and seed not in children:
                     children[seed] = c
@@ -315,7 +321,7 @@ def log_figures(experiment: str, configuration: str, settings: dict, figures: li
     tracker = Tracker()
     exp_id = tracker.experiment_id(experiment_name(experiment))
     h = config_hash(settings)
-    parents = tracker.runs(exp_id, f"tags.`{TAG}config_hash` = '{h}' and tags.`{TAG}role` = 'configuration'")
+    parents = tracker.runs(exp_id, _runs_of(h, configuration, "configuration"))
     if not parents:
         raise TrackingError(f"no MLflow run of {experiment}/{configuration} ({h}) to attach figures to")
     for fig in figures:
