@@ -26,7 +26,9 @@ def result_bytes(root: Path) -> dict[str, bytes]:
 
 
 def mlflow_runs(root: Path) -> pd.DataFrame:
-    with sqlite3.connect(root / "mlflow.db") as db:
+    if not (root / "mlflow.db").is_file():
+        raise FileNotFoundError(root / "mlflow.db")
+    with sqlite3.connect(f"file:{root / 'mlflow.db'}?mode=ro", uri=True) as db:
         return pd.read_sql(
             """select r.run_uuid, r.status, r.lifecycle_stage, e.name as experiment,
                       (select value from tags t where t.run_uuid = r.run_uuid and t.key = 'backprop86.role') as role,
@@ -136,3 +138,85 @@ def test_fresh_store_with_many_parallel_loggers(tmp_path):
     assert (runs.role == "configuration").sum() == 8
     assert (runs.role == "seed").sum() == 7 * 6 + 3
     assert (runs.status == "FINISHED").all()
+
+
+def _edit(path, *keys, value):
+    def edit(config):
+        node = config
+        for k in path:
+            node = node[k]
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+
+    return edit
+
+
+SYM = ("experiments", "symmetry")
+FT = ("experiments", "family_trees")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_edit(SYM, "settings", "learning_rate", value=0.1), "config error at experiments.symmetry.settings: "
+         "Additional properties are not allowed ('learning_rate' was unexpected)"),
+        (_edit(SYM, "seeds", value="many"), "config error at experiments.symmetry.seeds: 'many' is not of type 'integer'"),
+        (_edit(SYM, "settings", "schedule", value=[{"start_sweep": 1, "epsilon": -0.1, "alpha": 0.9}]),
+         "config error at experiments.symmetry.settings.schedule.0.epsilon: -0.1 is less than or equal to the minimum of 0"),
+        (_edit(SYM, "settings", "schedule", value=[{"start_sweep": 1, "epsilon": 0.1, "alpha": 1.0}]),
+         "config error at experiments.symmetry.settings.schedule.0.alpha: 1.0 is greater than or equal to the maximum of 1"),
+        (_edit(SYM, "seeds", value=0), "config error at experiments.symmetry.seeds: 0 is less than the minimum of 1"),
+        (_edit(FT, "settings", "held_out", value=[["Colin", "aunt"], ["Penelope", "father"]]),
+         "config error at experiments.family_trees.settings.held_out.1: [Penelope, father] is not one of the 104 questions"),
+    ],
+)  # fmt: skip
+def test_bad_config_stops_before_any_job(tmp_path, edit, message):
+    config = json.loads(json.dumps(TINY))
+    edit(config)
+    root = copy_project(tmp_path, config)
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr[-2000:]
+    assert not (root / "results").exists() and not (root / "mlflow.db").exists()
+
+
+def test_interrupted_logging_is_completed_by_the_next_invocation(tmp_path):
+    """Ctrl-C while runs are being logged: nothing is left RUNNING, and the next
+    invocation finishes the logging without retraining or losing a run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = json.loads(json.dumps(TINY))
+    config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
+    config["experiments"]["symmetry"].update(seeds=120, variants={})
+    config["seeds_per_job"] = 120
+    root = copy_project(tmp_path, config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    log = root / "logs/mlflow/symmetry/paper.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        # read the store only once MLflow has created it (the job's log says so)
+        if log.is_file() and "Updating database tables" in log.read_text() and len(mlflow_runs(root)) > 4:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(60) != 0
+    runs = mlflow_runs(root)
+    assert 4 < len(runs) < 121, "interrupted while logging"
+    assert not (runs.status == "RUNNING").any(), runs.status.value_counts()
+    trained = (root / "results/runs/symmetry/paper/all_seeds/weights.npz").stat().st_mtime_ns
+
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = mlflow_runs(root)
+    live = runs[runs.lifecycle_stage == "active"]
+    assert (live.status == "FINISHED").all()
+    assert (live.role == "configuration").sum() == 1
+    assert sorted(live[live.role == "seed"].seed.astype(int)) == list(range(120))
+    assert (root / "results/runs/symmetry/paper/all_seeds/weights.npz").stat().st_mtime_ns == trained

@@ -5,5 +5,7 @@ rule dataset:
         "logs/data/{task}.log",
     wildcard_constraints:
         task="symmetry|family_trees",
+    conda:
+        "../envs/backprop86.yaml"
     script:
         "../scripts/dataset.py"

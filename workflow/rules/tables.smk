@@ -6,6 +6,8 @@ rule tables:
         seeds="results/tables/seeds.csv",
     log:
         "logs/tables.log",
+    conda:
+        "../envs/backprop86.yaml"
     params:
         pairs=all_configurations(),
     script:

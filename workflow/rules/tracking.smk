@@ -6,6 +6,8 @@ rule log_mlflow:
         "results/tracking/{experiment}/{configuration}.json",
     log:
         "logs/mlflow/{experiment}/{configuration}.log",
+    conda:
+        "../envs/backprop86.yaml"
     threads: 1
     resources:
         mem_mb=1000,

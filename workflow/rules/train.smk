@@ -7,6 +7,8 @@ rule train_shard:
         ),
     log:
         "logs/train/{experiment}/{configuration}/seeds{first}-{last}.log",
+    conda:
+        "../envs/backprop86.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -24,5 +26,7 @@ rule combine_shards:
         directory("results/runs/{experiment}/{configuration}/all_seeds"),
     log:
         "logs/combine/{experiment}/{configuration}.log",
+    conda:
+        "../envs/backprop86.yaml"
     script:
         "../scripts/combine.py"
