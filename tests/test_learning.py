@@ -82,6 +82,10 @@ def test_margin():
     np.testing.assert_allclose(output_error(y, d, 0.2), [[[0.0, -0.25, 0.0, 0.25]]])
     np.testing.assert_allclose(output_error(y, d, 0.0), y - d)
     np.testing.assert_allclose(total_error(output_error(y, d, 0.2)), [0.0625])
+    # from the edge: 0.75 misses 0.8 by 0.05, 0.25 overshoots 0.2 by 0.05
+    np.testing.assert_allclose(
+        output_error(y, d, 0.2, from_edge=True), [[[0.0, -0.05, 0.0, 0.05]]], atol=1e-15
+    )
 
 
 def test_criteria_and_stop():
@@ -98,3 +102,35 @@ def test_criteria_and_stop():
     earlier = train(ARCH, start(), {"in": X}, D, rule, tight - 1, {"tight": 0.2})
     y = ARCH.forward(earlier.params, {"in": X})["out"]
     assert not (np.abs(y - D) < 0.2).all(), "the criterion was not met one sweep earlier"
+
+
+@pytest.mark.parametrize("task", ["symmetry", "family_trees"])
+@pytest.mark.parametrize(("margin", "from_edge"), [(0.0, False), (0.2, False), (0.2, True)])
+def test_training_paths_follow_the_reference_backward(task, margin, from_edge):
+    """``train`` runs its own fast passes; one of its weight changes must equal
+    ``-epsilon dE/dw`` of the reference ``Architecture.backward`` (itself checked
+    against finite differences), with a held-out mask and with a margin."""
+    from backprop86.experiments import build_task, seed_generators
+    from backprop86.tasks import held_out_masks
+
+    settings = {"task": task, "hidden": 2}
+    t = build_task(settings)
+    gens = [seed_generators(s) for s in range(5)]
+    params = t.arch.init_params([g[0] for g in gens], 1.0)
+    mask = held_out_masks(t.targets.shape[0], 4, [g[1] for g in gens])
+    eps = 0.5
+    rule = LearningRule((Phase(1, eps, 0.0),), margin=margin, margin_from_edge=from_edge)
+    before = {k: v.copy() for k, v in params.items()}
+    result = train(
+        t.arch, params, t.inputs, t.targets, rule, max_sweeps=1, criteria={"c": 0.5}, train_mask=mask
+    )
+    for k in params:
+        assert np.array_equal(params[k], before[k]), f"train changed its input {k}"
+    y = t.arch.forward(params, t.inputs)
+    e = output_error(y[t.arch.output], t.targets, margin, from_edge) * mask[:, :, None]
+    reference = t.arch.backward(params, y, e)
+    np.testing.assert_allclose(result.error[:, 0], total_error(e), rtol=1e-12)
+    for k in params:
+        np.testing.assert_allclose(
+            result.params[k] - params[k], -eps * reference[k], rtol=1e-9, atol=1e-13, err_msg=k
+        )

@@ -56,3 +56,20 @@ def test_symmetry_seed_known_to_learn():
     first = run.result.sweeps_to["rounded"][0]
     assert 0 < first < 1000
     assert run.result.error[0, -1] < 0.5 < run.result.error[0, 0]
+
+
+def test_symmetry_seed_alone_equals_seed_among_a_thousand(monkeypatch):
+    """The seeds-last path trains seeds in chunks: seed k's bytes are the same
+    alone, at any place in a thousand seeds, and whatever the chunk size."""
+    from backprop86 import learning
+    from backprop86.net import layered
+
+    settings = {**SYMMETRY, "max_sweeps": 150}
+    assert learning.seeds_last(layered([6, 2, 1]))
+    batch = train_seeds(settings, range(1000))
+    for seed in (0, 255, 256, 999):
+        same_bytes(train_seeds(settings, [seed]), batch, 0, seed)
+    monkeypatch.setattr(learning, "SEEDS_PER_CHUNK", 7)
+    rechunked = train_seeds(settings, [999, 3, 256])
+    same_bytes(rechunked, batch, 0, 999)
+    same_bytes(rechunked, batch, 2, 256)

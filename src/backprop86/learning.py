@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .net import Architecture, Params
+from .net import Architecture, Params, SeedsFirstNet, SeedsLastNet, case_sum, from_seeds_last, to_seeds_last
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class LearningRule:
     schedule: tuple[Phase, ...]
     weight_decay: float = 0.0  # fraction every weight shrinks by after each change
     margin: float = 0.0  # on-targets count no error above 1-margin, off-targets below margin
+    # Outside the margin, the error is measured from the target (y - d), or from
+    # the margin's edge (y - (1 - margin) for on-targets, y - margin for off):
+    # "counts zero error above 0.8" reads either way, and the edge reading has
+    # no jump at the edge.
+    margin_from_edge: bool = False
 
     def __post_init__(self) -> None:
         if not self.schedule or self.schedule[0].start_sweep != 1:
@@ -38,6 +43,12 @@ class LearningRule:
         starts = [p.start_sweep for p in self.schedule]
         if starts != sorted(set(starts)):
             raise ValueError("schedule phases must start at increasing sweeps")
+
+    def error_targets(self, d: np.ndarray) -> np.ndarray:
+        """What outputs are compared with outside the margin: ``d``, or the margin's edge."""
+        if not self.margin_from_edge:
+            return d
+        return np.where(d >= 0.5, 1.0 - self.margin, self.margin)
 
     def phase(self, sweep: int) -> Phase:
         """The phase in force for weight change number ``sweep`` (1-based)."""
@@ -48,13 +59,14 @@ class LearningRule:
         return current
 
 
-def output_error(y: np.ndarray, d: np.ndarray, margin: float) -> np.ndarray:
+def output_error(y: np.ndarray, d: np.ndarray, margin: float, from_edge: bool = False) -> np.ndarray:
     """``dE/dy = y - d`` (eq. 4), zero where the output is inside the margin.
 
     An output whose target is on (``d >= 0.5``) counts no error above
     ``1 - margin``; one whose target is off counts none below ``margin``.
+    With ``from_edge`` the error outside the margin is measured from its edge.
     """
-    e = y - d
+    e = y - (np.where(d >= 0.5, 1.0 - margin, margin) if from_edge else d)
     if margin > 0.0:
         satisfied = np.where(d >= 0.5, y > 1.0 - margin, y < margin)
         e = np.where(satisfied, 0.0, e)
@@ -116,26 +128,79 @@ def train(
     n_seeds = next(iter(params.values())).shape[0]
     n_cases = targets.shape[0]
     mask = np.ones((n_seeds, n_cases), bool) if train_mask is None else train_mask
-    weight = None if mask.all() else mask[:, :, None].astype(np.float64)
     if stop_at is not None and stop_at not in criteria:
         raise ValueError(f"stop_at {stop_at!r} is not one of the criteria {sorted(criteria)}")
 
-    params = {k: v.copy() for k, v in params.items()}
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
     error = np.full((n_seeds, max_sweeps + 1), np.nan)
     sweeps_to = {name: np.full(n_seeds, -1, np.int64) for name in criteria}
     sweeps_run = np.zeros(n_seeds, np.int64)
-    active = np.ones(n_seeds, bool)
+    if seeds_last(arch):
+        # chunks of seeds, each trained on its own: every seed's arithmetic is
+        # elementwise along the seed axis, so chunking changes no bytes
+        chunks = [slice(lo, min(lo + SEEDS_PER_CHUNK, n_seeds)) for lo in range(0, n_seeds, SEEDS_PER_CHUNK)]
+    else:
+        chunks = [slice(0, n_seeds)]
+    out_params: dict[str, list[np.ndarray]] = {k: [] for k in params}
+    bar = tqdm(
+        total=max_sweeps * len(chunks), desc=progress_label, disable=None if progress else True, leave=False
+    )
+    for sl in chunks:
+        run = _train_seeds_last if seeds_last(arch) else _train_seeds_first
+        with np.errstate(over="ignore"):  # exp(-x) may overflow to inf: y = 0, as it should
+            p = run(
+                arch, {k: v[sl] for k, v in params.items()},
+                {g: x if x.ndim == 2 else x[sl] for g, x in inputs.items()}, targets, rule, max_sweeps, criteria,
+                mask[sl], stop_at, error[sl], {n: s[sl] for n, s in sweeps_to.items()}, sweeps_run[sl], bar,
+            )  # fmt: skip
+        for key, v in p.items():
+            out_params[key].append(v)
+    bar.close()
+    params = {k: v[0] if len(v) == 1 else np.concatenate(v) for k, v in out_params.items()}
+    return TrainResult(params=params, error=error, sweeps_to=sweeps_to, sweeps_run=sweeps_run)
 
-    bar = tqdm(total=max_sweeps, desc=progress_label, disable=None if progress else True, leave=False)
+
+SEEDS_PER_CHUNK = 256
+
+
+def seeds_last(arch: Architecture) -> bool:
+    """Whether ``train`` runs ``arch`` with the seed axis last: nets of a few units per group."""
+    sizes = arch.sizes
+    return max(sizes[g] for g in arch.hidden_and_output) <= 4
+
+
+def _train_seeds_first(arch, params, inputs, targets, rule, max_sweeps, criteria, mask, stop_at, error, sweeps_to,
+                       sweeps_run, bar) -> Params:  # fmt: skip
+    n_seeds = mask.shape[0]
+    weight = None if mask.all() else mask[:, :, None].astype(np.float64)
+    params = {k: v.copy() for k, v in params.items()}
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    active = np.ones(n_seeds, bool)
+    e = miss = satisfied = None
+    if rule.margin > 0.0:  # as output_error: y > 1 - margin for on-targets, -y > -margin for off-targets
+        on = targets >= 0.5
+        sign = np.where(on, 1.0, -1.0)
+        threshold = np.where(on, 1.0 - rule.margin, -rule.margin)
+
+    net = SeedsFirstNet(arch, inputs)
+    edge = rule.error_targets(targets)
     for k in range(max_sweeps + 1):
-        y = arch.forward(params, inputs)
+        y = net.forward(params)
         out = y[arch.output]
-        e = output_error(out, targets, rule.margin)
+        if miss is None:
+            e, miss, satisfied = np.empty_like(out), np.empty_like(out), np.empty(out.shape, bool)
+        np.subtract(out, targets, out=e)  # output_error and worst_miss, in fewer passes
+        np.abs(e, out=miss)
+        if weight is not None:
+            miss *= weight  # held-out cases count no miss
+        worst = miss.reshape(n_seeds, -1).max(axis=1)
+        if rule.margin_from_edge:
+            np.subtract(out, edge, out=e)
+        if rule.margin > 0.0:
+            np.greater(np.multiply(out, sign, out=miss), threshold, out=satisfied)
+            np.copyto(e, 0.0, where=satisfied)
         if weight is not None:
             e *= weight  # cases a seed does not train on carry no error
         error[active, k] = total_error(e)[active]
-        worst = worst_miss(out, targets, mask)
         for name, tol in criteria.items():
             first = active & (sweeps_to[name] < 0) & (worst < tol)
             sweeps_to[name][first] = k
@@ -144,7 +209,7 @@ def train(
         if k == max_sweeps or not active.any():
             break
 
-        grads = arch.backward(params, y, e)
+        grads = net.backward(params, y, e)
         phase = rule.phase(k + 1)
         keep = 1.0 - rule.weight_decay
         everyone = active.all()
@@ -161,5 +226,79 @@ def train(
                 params[key] = np.where(sel, new, params[key])
         sweeps_run[active] = k + 1
         bar.update(1)
-    bar.close()
-    return TrainResult(params=params, error=error, sweeps_to=sweeps_to, sweeps_run=sweeps_run)
+    return params
+
+
+def _train_seeds_last(arch, params, inputs, targets, rule, max_sweeps, criteria, mask, stop_at, error, sweeps_to,
+                      sweeps_run, bar) -> Params:  # fmt: skip
+    """``train`` on one chunk of seeds with ``SeedsLastNet``; fills ``error``,
+    ``sweeps_to`` and ``sweeps_run`` in place and returns the final parameters."""
+    n_seeds, n_cases = mask.shape
+    n_out = targets.shape[1]
+    net = SeedsLastNet(arch, inputs, n_seeds)
+    p = to_seeds_last(params)
+    velocity = {k: np.zeros_like(v) for k, v in p.items()}
+    grads = {k: np.empty_like(v) for k, v in p.items()}
+    d = targets[:, :, None]
+    edge = rule.error_targets(targets)[:, :, None]
+    y = net.y[arch.output]
+    e, miss = np.empty_like(y), np.empty_like(y)
+    flat = miss.reshape(n_cases * n_out, n_seeds)
+    scratch = np.empty((flat.shape[0] // 2 + 1, n_seeds))
+    sum_sq = np.empty(n_seeds)
+    weight = None if mask.all() else np.ascontiguousarray(mask.T[:, None, :], dtype=np.float64)
+    if rule.margin > 0.0:  # satisfied: y > 1 - margin for on-targets, -y > -margin for off-targets
+        on = targets >= 0.5
+        sign = np.where(on, 1.0, -1.0)[:, :, None]
+        threshold = np.where(on, 1.0 - rule.margin, -rule.margin)[:, :, None]
+        satisfied = np.empty(y.shape, bool)
+    active = np.ones(n_seeds, bool)
+    keep = 1.0 - rule.weight_decay
+    for k in range(max_sweeps + 1):
+        net.forward(p)
+        np.subtract(y, d, out=e)  # eq. 4
+        np.abs(e, out=miss)
+        if weight is not None:
+            miss *= weight
+        worst = miss.max(axis=(0, 1))
+        if rule.margin_from_edge:
+            np.subtract(y, edge, out=e)
+        if rule.margin > 0.0:
+            np.multiply(y, sign, out=miss)
+            np.greater(miss, threshold, out=satisfied)
+            np.copyto(e, 0.0, where=satisfied)
+        if weight is not None:
+            e *= weight  # cases a seed does not train on carry no error
+        np.multiply(e, e, out=miss)
+        case_sum(flat, scratch, sum_sq)
+        error[active, k] = 0.5 * sum_sq[active]  # eq. 3
+        for name, tol in criteria.items():
+            first = active & (sweeps_to[name] < 0) & (worst < tol)
+            sweeps_to[name][first] = k
+        if stop_at is not None:
+            active &= sweeps_to[stop_at] < 0
+        if k == max_sweeps or not active.any():
+            break
+
+        net.backward(p, e, grads)
+        phase = rule.phase(k + 1)
+        everyone = active.all()
+        for key, g in grads.items():
+            v, w = velocity[key], p[key]
+            if everyone:
+                g *= -phase.epsilon
+                v *= phase.alpha
+                v += g  # eq. 9
+                w += v
+                if rule.weight_decay:
+                    w *= keep
+            else:  # seeds that have stopped keep their weights
+                step = -phase.epsilon * g + phase.alpha * v
+                new = w + step
+                if rule.weight_decay:
+                    new *= keep
+                np.copyto(v, step, where=active)
+                np.copyto(w, new, where=active)
+        sweeps_run[active] = k + 1
+        bar.update(1)
+    return from_seeds_last(p)
