@@ -220,3 +220,15 @@ def test_interrupted_logging_is_completed_by_the_next_invocation(tmp_path):
     assert (live.role == "configuration").sum() == 1
     assert sorted(live[live.role == "seed"].seed.astype(int)) == list(range(120))
     assert (root / "results/runs/symmetry/paper/all_seeds/weights.npz").stat().st_mtime_ns == trained
+
+
+def test_tracking_uri_from_environment(tmp_path):
+    """MLFLOW_TRACKING_URI set by the user wins over the default store."""
+    config = json.loads(json.dumps(TINY))
+    config["experiments"] = {"symmetry": {**config["experiments"]["symmetry"], "variants": {}, "seeds": 2}}
+    root = copy_project(tmp_path, config)
+    r = snakemake(root, "--cores", "2", env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'elsewhere.db'}"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not (root / "mlflow.db").exists()
+    with sqlite3.connect(tmp_path / "elsewhere.db") as db:
+        assert db.execute("select count(*) from runs").fetchone()[0] == 1 + 2
