@@ -77,6 +77,16 @@ def _check_semantics(exp: str, cfg: str, s: dict) -> None:
                 )
     if task != "symmetry" and s.get("hidden") is not None:
         raise ConfigError(f"config error at {where}.hidden: only the symmetry net has a hidden size setting")
+    if task not in ("shift_register", "sequence_completion") and s.get("units") is not None:
+        raise ConfigError(
+            f"config error at {where}.units: only the iterative nets (Fig. 5) have a units setting"
+        )
+    if task != "shift_register" and s.get("steps") is not None:
+        raise ConfigError(f"config error at {where}.steps: only the shift register has a steps setting")
+    if task == "sequence_completion" and s["units"] < 3:
+        raise ConfigError(
+            f"config error at {where}.units: {s['units']} is too few; the sequence net's first 3 units are its outputs"
+        )
     if task == "family_trees":
         from .tasks import FamilyTrees
 
@@ -126,9 +136,13 @@ def resolve(config: dict, experiment: str, configuration: str = PAPER) -> dict:
     settings = copy.deepcopy(exp["settings"])
     if configuration != PAPER:
         settings.update(copy.deepcopy(variants[configuration]))
-    defaults = {"weight_decay": 0.0, "margin": 0.0, "stop_at": None}
+    defaults = {"weight_decay": 0.0, "margin": 0.0, "margin_error": "from_target", "stop_at": None}
     if exp["task"] == "symmetry":
         defaults["hidden"] = 2
+    elif exp["task"] == "shift_register":
+        defaults.update(units=3, steps=3)
+    elif exp["task"] == "sequence_completion":
+        defaults["units"] = 6
     else:
         defaults.update(held_out=None, n_held_out=4)
     return {"task": exp["task"], "seeds": exp["seeds"], **defaults, **settings}

@@ -53,6 +53,7 @@ def learning_rule(settings: dict) -> LearningRule:
         schedule=tuple(Phase(p["start_sweep"], p["epsilon"], p["alpha"]) for p in settings["schedule"]),
         weight_decay=settings["weight_decay"],
         margin=settings["margin"],
+        margin_from_edge=settings.get("margin_error", "from_target") == "from_edge",
     )
 
 
@@ -140,6 +141,10 @@ def combine(runs: list[Run]) -> Run:
 
 def train_seeds(settings: dict, seeds, progress: bool = False) -> Run:
     """Train every seed in ``seeds`` of one resolved configuration at once."""
+    from . import iterative  # imported here: it builds on this module
+
+    if settings["task"] in iterative.TASKS:  # synchronous iterative nets (Fig. 5)
+        return iterative.train_iterative_seeds(settings, seeds, progress)
     seeds = np.asarray(list(seeds), dtype=np.int64)
     task = build_task(settings)
     gens = [seed_generators(int(s)) for s in seeds]
