@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import tempfile
@@ -32,6 +33,14 @@ from .experiments import Run, load_run
 
 TAG = "backprop86."  # prefix of our tags
 MAX_METRICS_PER_BATCH = 1000  # what a tracking server accepts in one log_batch call
+# MLflow's own HTTP defaults (7 retries, backoff factor 2, 120 s timeout) keep a job
+# retrying for minutes against a server that went away or answers only errors; these
+# fail within about a minute instead. Set the variables to override them.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
 
 
 class TrackingError(RuntimeError):
@@ -126,6 +135,9 @@ class Tracker:
         # A local SQLite store takes a whole learning curve in one call, which is
         # much faster (MLflow updates each run's latest metrics once per call).
         self.batch_size = 10**9 if sqlite_path(self.uri) is not None else MAX_METRICS_PER_BATCH
+        if urlparse(self.uri).scheme in ("http", "https"):
+            for var, value in HTTP_DEFAULTS.items():
+                os.environ.setdefault(var, value)
         check_server(self.uri)
         with store_lock(self.uri):  # the first open creates and migrates a new store
             self.client = MlflowClient(self.uri)

@@ -16,6 +16,12 @@ ITERATIVE_TARGETS = (
 ITERATIVE_TARGETS += ["results/tables/claims_iterative.csv"] if ITERATIVE else []
 
 
+localrules:
+    iterative_dataset,
+    fig5,
+    claims_iterative,
+
+
 rule iterative_dataset:
     output:
         "results/data/{task}.csv",
