@@ -49,7 +49,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .experiments import Run, learning_rule, seed_generators
-from .learning import LearningRule, TrainResult, output_error, worst_miss
+from .learning import LearningRule, TrainResult, change_weights, output_error, record_sweep, worst_miss
 from .net import Architecture, Params, bias_key, weight_key
 
 TASKS = ("shift_register", "sequence_completion")
@@ -312,37 +312,19 @@ def train_iterative(
     sweeps_to = {name: np.full(n_seeds, -1, np.int64) for name in criteria}
     sweeps_run = np.zeros(n_seeds, np.int64)
     active = np.ones(n_seeds, bool)
-    keep = 1.0 - rule.weight_decay
     bar = tqdm(total=max_sweeps, desc=progress_label, disable=None if progress else True, leave=False)
     for k in range(max_sweeps + 1):
         y = net.forward(params, initial, inputs)
         out = net.readout(y)
-        e = output_error(out, targets, rule.margin)
-        error[active, k] = sum_of_squares(e)[active]
+        e = output_error(out, targets, rule.margin, rule.margin_from_edge)
         worst = worst_miss(out, targets, mask)
-        for name, tol in criteria.items():
-            first = active & (sweeps_to[name] < 0) & (worst < tol)
-            sweeps_to[name][first] = k
-        if stop_at is not None:
-            active &= sweeps_to[stop_at] < 0
+        active = record_sweep(k, sum_of_squares(e), worst, active, error, sweeps_to, criteria, stop_at)
         if k == max_sweeps or not active.any():
             break
 
         grads = net.backward(params, y, inputs, e)
-        phase = rule.phase(k + 1)
-        everyone = active.all()
-        for key, g in grads.items():
-            average = g / net.steps  # dE/dw averaged over the T corresponding weights
-            step = -phase.epsilon * average + phase.alpha * velocity[key]  # eq. 9
-            new = params[key] + step
-            if rule.weight_decay:
-                new *= keep
-            if everyone:
-                velocity[key], params[key] = step, new
-            else:  # seeds that have stopped keep their weights
-                sel = active.reshape((-1,) + (1,) * (g.ndim - 1))
-                velocity[key] = np.where(sel, step, velocity[key])
-                params[key] = np.where(sel, new, params[key])
+        average = {key: g / net.steps for key, g in grads.items()}  # over the T corresponding weights
+        change_weights(params, velocity, average, rule.phase(k + 1), rule.weight_decay, active)
         sweeps_run[active] = k + 1
         bar.update(1)
     bar.close()

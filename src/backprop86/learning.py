@@ -162,6 +162,37 @@ def train(
 SEEDS_PER_CHUNK = 256
 
 
+def record_sweep(k, E, worst, active, error, sweeps_to, criteria, stop_at) -> np.ndarray:
+    """Book-keeping after the forward pass of sweep ``k`` (``k`` changes made so far):
+    the error ``E`` and first sweep meeting each criterion of the active seeds
+    (``worst`` is each seed's largest miss). Returns the seeds still training."""
+    error[active, k] = E[active]
+    for name, tol in criteria.items():
+        first = active & (sweeps_to[name] < 0) & (worst < tol)
+        sweeps_to[name][first] = k
+    if stop_at is not None:
+        active = active & (sweeps_to[stop_at] < 0)
+    return active
+
+
+def change_weights(params: Params, velocity: Params, grads: Params, phase: Phase, weight_decay: float,
+                   active: np.ndarray) -> None:  # fmt: skip
+    """One weight change of the active seeds, in place: eq. 9, then weight decay.
+    Arrays have the seed axis first; seeds that have stopped keep their weights."""
+    everyone = active.all()
+    for key, g in grads.items():
+        step = -phase.epsilon * g + phase.alpha * velocity[key]  # eq. 9
+        new = params[key] + step
+        if weight_decay:
+            new *= 1.0 - weight_decay
+        if everyone:
+            velocity[key], params[key] = step, new
+        else:
+            sel = active.reshape((-1,) + (1,) * (g.ndim - 1))
+            velocity[key] = np.where(sel, step, velocity[key])
+            params[key] = np.where(sel, new, params[key])
+
+
 def seeds_last(arch: Architecture) -> bool:
     """Whether ``train`` runs ``arch`` with the seed axis last: nets of a few units per group."""
     sizes = arch.sizes
@@ -200,30 +231,12 @@ def _train_seeds_first(arch, params, inputs, targets, rule, max_sweeps, criteria
             np.copyto(e, 0.0, where=satisfied)
         if weight is not None:
             e *= weight  # cases a seed does not train on carry no error
-        error[active, k] = total_error(e)[active]
-        for name, tol in criteria.items():
-            first = active & (sweeps_to[name] < 0) & (worst < tol)
-            sweeps_to[name][first] = k
-        if stop_at is not None:
-            active &= sweeps_to[stop_at] < 0
+        active = record_sweep(k, total_error(e), worst, active, error, sweeps_to, criteria, stop_at)
         if k == max_sweeps or not active.any():
             break
 
         grads = net.backward(params, y, e)
-        phase = rule.phase(k + 1)
-        keep = 1.0 - rule.weight_decay
-        everyone = active.all()
-        for key, g in grads.items():
-            step = -phase.epsilon * g + phase.alpha * velocity[key]  # eq. 9
-            new = params[key] + step
-            if rule.weight_decay:
-                new *= keep
-            if everyone:
-                velocity[key], params[key] = step, new
-            else:  # seeds that have stopped keep their weights
-                sel = active.reshape((-1,) + (1,) * (g.ndim - 1))
-                velocity[key] = np.where(sel, step, velocity[key])
-                params[key] = np.where(sel, new, params[key])
+        change_weights(params, velocity, grads, rule.phase(k + 1), rule.weight_decay, active)
         sweeps_run[active] = k + 1
         bar.update(1)
     return params
@@ -271,12 +284,7 @@ def _train_seeds_last(arch, params, inputs, targets, rule, max_sweeps, criteria,
             e *= weight  # cases a seed does not train on carry no error
         np.multiply(e, e, out=miss)
         case_sum(flat, scratch, sum_sq)
-        error[active, k] = 0.5 * sum_sq[active]  # eq. 3
-        for name, tol in criteria.items():
-            first = active & (sweeps_to[name] < 0) & (worst < tol)
-            sweeps_to[name][first] = k
-        if stop_at is not None:
-            active &= sweeps_to[stop_at] < 0
+        active = record_sweep(k, 0.5 * sum_sq, worst, active, error, sweeps_to, criteria, stop_at)  # eq. 3
         if k == max_sweeps or not active.any():
             break
 
