@@ -1,0 +1,135 @@
+"""The claims' measurements and verdict rules, on constructed distributions and nets."""
+
+import copy
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT, TINY
+
+from backprop86.claims import (
+    COLUMNS,
+    VERDICTS,
+    ReportConfigError,
+    claims_table,
+    local_minima_verdict,
+    pick_seed,
+    quantile_of,
+    rate_verdict,
+    report_settings,
+    sweeps_verdict,
+    symmetry_solution,
+)  # fmt: skip
+from backprop86.experiments import Run, train_seeds
+from backprop86.learning import TrainResult
+
+BANDS = {"reproduced_quantiles": [0.25, 0.75], "partly_quantiles": [0.05, 0.95]}
+SHARE = {"reproduced": 0.75, "partly": 0.25}
+
+
+def test_rate_verdict_thresholds():
+    assert rate_verdict(75, 100, SHARE) == "reproduced"
+    assert rate_verdict(74, 100, SHARE) == "partly"
+    assert rate_verdict(25, 100, SHARE) == "partly"
+    assert rate_verdict(24, 100, SHARE) == "not reproduced"
+    assert rate_verdict(0, 0, SHARE) == "not measured"
+
+
+def test_sweeps_verdict_places_the_paper_in_our_distribution():
+    sweeps = np.arange(100, 10100, 100)  # 100 seeds, 100 ... 10000 sweeps
+    assert quantile_of(5000, sweeps) == 0.5
+    assert sweeps_verdict(5000, sweeps, BANDS) == "reproduced"
+    assert sweeps_verdict(1000, sweeps, BANDS) == "partly"  # 10% point
+    assert sweeps_verdict(200, sweeps, BANDS) == "not reproduced"  # 2% point: far faster than ours
+    never = np.full(100, -1)
+    never[:3] = 50  # only 3 of 100 seeds ever learn: the paper's count is at the 3% point
+    assert sweeps_verdict(1425, never, BANDS) == "not reproduced"
+
+
+def test_local_minima_verdict():
+    assert local_minima_verdict({2: (20, 100), 3: (2, 100), 4: (0, 100)}, 0.05) == "reproduced"
+    assert local_minima_verdict({2: (20, 100), 3: (10, 100), 4: (9, 100)}, 0.05) == "partly"
+    assert local_minima_verdict({2: (44, 100), 3: (45, 100), 4: (72, 100)}, 0.05) == "not reproduced"
+    assert local_minima_verdict({2: (1, 100)}, 0.05) == "not measured"
+
+
+def fake_symmetry_run(W1: np.ndarray, b1, b2, sweeps) -> Run:
+    S = W1.shape[0]
+    params = {"w:in->h1": W1, "b:h1": np.asarray(b1, float), "w:h1->out": np.ones((S, 2, 1)),
+              "b:out": np.asarray(b2, float)}  # fmt: skip
+    return Run({}, np.arange(S), TrainResult(params, np.zeros((S, 2)), {"c": np.asarray(sweeps)}, np.ones(S, int)),
+               None, None)  # fmt: skip
+
+
+def test_symmetry_solution_measures_the_paper_s_net():
+    w = np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0])  # 1:2:4 outward, mirror weights opposite
+    W1 = np.stack([np.stack([w, -w], axis=1), np.stack([w, w[::-1] * 0 + 1], axis=1)])
+    sol = symmetry_solution(fake_symmetry_run(W1, [[-1, -1], [-1, 1]], [[2], [2]], [10, -1]), "c")
+    assert sol.seed.unique().tolist() == [0]  # the seed that never learned is left out
+    assert sol.antisymmetry.tolist() == [1.0, 1.0]
+    assert sol.ratio_1.tolist() == [2.0, 2.0] and sol.ratio_2.tolist() == [4.0, 4.0]
+    assert sol.outward_increasing.all() and sol.opposite.tolist() == [1.0, 1.0]
+    sol2 = symmetry_solution(fake_symmetry_run(W1, [[-1, -1]] * 2, [[2]] * 2, [-1, 5]), "c")
+    assert sol2.antisymmetry.iloc[1] == pytest.approx(-1.0)  # a constant weight vector is mirror-symmetric
+
+
+def test_pick_seed_median_rule_and_fallback():
+    run = fake_symmetry_run(np.ones((5, 6, 2)), np.zeros((5, 2)), np.zeros((5, 1)), [100, 900, -1, 400, 300])
+    run.result.error = np.array([[1, 0.5]] * 5)
+    s, why = pick_seed(run, "c", "median_sweeps")
+    assert (
+        s == 3 and "median" in why
+    )  # solved 100, 900, 400, 300: median 350; seeds 3 and 4 tie, the lower wins
+    none = fake_symmetry_run(np.ones((2, 6, 2)), np.zeros((2, 2)), np.zeros((2, 1)), [-1, -1])
+    none.result.error = np.array([[1, 0.7], [1, 0.2]])
+    none.result.sweeps_run = np.array([1, 1])
+    s, why = pick_seed(none, "c", "median_sweeps")
+    assert s == 1 and why.startswith("no seed met")
+    with pytest.raises(ValueError, match="unknown seed rule 'best'"):
+        pick_seed(none, "c", "best")
+
+
+def test_report_settings_fill_defaults_and_name_bad_keys():
+    rs = report_settings(copy.deepcopy(TINY))
+    assert rs["symmetry"]["experiment"] == "symmetry" and rs["local_minima"]["configurations"] == [
+        "paper",
+        "hidden_3",
+    ]
+    bad = copy.deepcopy(TINY)
+    bad["report"] = {"family_trees": {"trained": "learns"}}
+    with pytest.raises(
+        ReportConfigError, match=r"report.family_trees.trained: 'learns' is not a configuration"
+    ):
+        report_settings(bad)
+    bad["report"] = {"family_trees": {"question": ["Colin", "wife"]}}
+    with pytest.raises(ReportConfigError, match="Colin has no wife"):
+        report_settings(bad)
+    bad["report"] = {"symmetry": {"criterion": "exact"}}
+    with pytest.raises(ReportConfigError, match="'exact' is not a criterion"):
+        report_settings(bad)
+
+
+def test_shipped_config_names_real_configurations():
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    rs = report_settings(config)
+    assert rs["family_trees"]["trained"] in config["experiments"]["family_trees"]["variants"]
+
+
+def test_claims_table_on_a_small_training():
+    config = copy.deepcopy(TINY)
+    config["experiments"]["symmetry"]["seeds"] = 3
+    from backprop86.config import configurations, resolve
+
+    runs = {(e, c): train_seeds(resolve(config, e, c), range(config["experiments"][e]["seeds"]))
+            for e in config["experiments"] for c in configurations(config, e)}  # fmt: skip
+    table = claims_table(config, runs)
+    assert list(table.columns) == COLUMNS
+    assert set(table.verdict) <= set(VERDICTS)
+    ids = set(table.id)
+    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio",
+                 "symmetry_biases", "local_minima", "family_trees_learned_paper", "family_trees_heldout_paper",
+                 "person_code_nationality", "person_code_generation", "person_code_branch"):  # fmt: skip
+        assert need in ids
+    # 30 sweeps of the family net learn nothing: said plainly
+    row = table.set_index("id").loc["family_trees_learned_paper"]
+    assert row.verdict == "not reproduced" and "0/3 seeds" in row.measured
