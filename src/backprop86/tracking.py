@@ -298,11 +298,13 @@ def log_configuration(
                     )  # fmt: skip
                     cid = child.info.run_id
                     live.append(cid)
-                    tracker.write("log_batch", cid, params=[Param(k, v) for k, v in params.items()]
-                                  + [Param("seed", str(seed))])  # fmt: skip
+                    seed_params = [Param(k, v) for k, v in params.items()] + [Param("seed", str(seed))]
                     metrics = _seed_metrics(run, s, now, curve_every)
-                    for k in range(0, len(metrics), tracker.batch_size):
-                        tracker.write("log_batch", cid, metrics=metrics[k : k + tracker.batch_size])
+                    for k in range(
+                        0, max(len(metrics), 1), tracker.batch_size
+                    ):  # params ride with the first batch
+                        tracker.write("log_batch", cid, metrics=metrics[k : k + tracker.batch_size],
+                                      params=seed_params if k == 0 else [])  # fmt: skip
                     weights = Path(tmp) / f"weights_seed{seed}.npz"
                     io.save_npz(weights, {k: v[s] for k, v in run.result.params.items()})
                     tracker.write("log_artifact", cid, str(weights))

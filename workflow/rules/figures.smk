@@ -26,6 +26,9 @@ if FT is not None:
     FIGURE_RUNS["fig4"] = [(FT["experiment"], FT["trained"])]
 if LAYERED:
     FIGURE_RUNS["learning_curves"] = LAYERED
+SHIFT = [e for e, x in config["experiments"].items() if x["task"] == "shift_register"]
+if SHIFT:
+    FIGURE_RUNS["fig5"] = [(SHIFT[0], "paper")]
 PAPER_SWEEPS = {}
 if SYM is not None:
     PAPER_SWEEPS[SYM["experiment"]] = REPORT["paper"]["symmetry_sweeps"]
@@ -136,23 +139,27 @@ rule learning_curves:
         "../scripts/learning_curves.py"
 
 
-rule log_figure:
+rule log_figures:
     input:
-        png="results/figures/{figure}.png",
-        facts="results/figures/{figure}.json",
-        logged=lambda w: [
-            f"results/tracking/{e}/{c}.json" for e, c in FIGURE_RUNS[w.figure]
-        ],
+        figures=[f"results/figures/{name}.png" for name in FIGURE_RUNS],
+        facts=[f"results/figures/{name}.json" for name in FIGURE_RUNS if name != "fig5"],
+        logged=sorted(
+            {
+                f"results/tracking/{e}/{c}.json"
+                for runs in FIGURE_RUNS.values()
+                for e, c in runs
+            }
+        ),
     output:
-        "results/tracking/figures/{figure}.json",
+        "results/tracking/figures.json",
     log:
-        "logs/mlflow/figures/{figure}.log",
-    wildcard_constraints:
-        figure="|".join(FIGURE_RUNS),
+        "logs/mlflow/figures.log",
     conda:
         "../envs/backprop86.yaml"
     params:
-        pairs=lambda w: FIGURE_RUNS[w.figure],
-        settings=lambda w: [resolve(config, e, c) for e, c in FIGURE_RUNS[w.figure]],
+        runs={
+            name: [(e, c, resolve(config, e, c)) for e, c in runs]
+            for name, runs in FIGURE_RUNS.items()
+        },
     script:
-        "../scripts/log_figure.py"
+        "../scripts/log_figures.py"

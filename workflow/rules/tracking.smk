@@ -6,6 +6,7 @@ rule log_mlflow:
         "results/tracking/{experiment}/{configuration}.json",
     log:
         "logs/mlflow/{experiment}/{configuration}.log",
+    priority: 10
     conda:
         "../envs/backprop86.yaml"
     threads: 1

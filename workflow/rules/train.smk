@@ -19,6 +19,8 @@ rule train_shard:
         "../scripts/train.py"
 
 
+# Combining and logging go first once ready: logging to a SQLite store runs one
+# job at a time, so starting it early keeps it off the end of the run.
 rule combine_shards:
     input:
         shard_dirs,
@@ -26,6 +28,7 @@ rule combine_shards:
         directory("results/runs/{experiment}/{configuration}/all_seeds"),
     log:
         "logs/combine/{experiment}/{configuration}.log",
+    priority: 20
     conda:
         "../envs/backprop86.yaml"
     script:
