@@ -36,6 +36,16 @@ if FT is not None:
     PAPER_SWEEPS[FT["experiment"]] = REPORT["paper"]["family_trees_sweeps"]
 
 
+# Drawing and logging figures is light: it runs where snakemake runs, never on a cluster node.
+localrules:
+    fig1,
+    fig2,
+    fig3,
+    fig4,
+    learning_curves,
+    log_figures,
+
+
 rule fig1:
     input:
         lambda w: run_dir(SYM["experiment"], SYM["configuration"]),

@@ -10,6 +10,11 @@ REPORT_FIGURES = {n: f"results/figures/{n}.png" for n in FIGURE_RUNS}
 REPORT_TARGETS = ["reports/backprop86.html"]
 
 
+localrules:
+    claims,
+    report,
+
+
 rule claims:
     input:
         [run_dir(e, c) for e, c in LAYERED],
