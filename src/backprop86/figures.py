@@ -287,16 +287,16 @@ def fig3(run: Run, criterion: str, seed_rule: str, question: tuple[str, str]) ->
             for k, n in enumerate(ft.names):
                 r, col = divmod(k, 12)
                 yy = y + rows * cell / 2 - (r + 0.5) * cell
-                ax.text(x + (col + 0.5) * cell, yy + (0.24 if r == 0 else -0.24), n[:5], fontsize=4.5,
-                        ha="center", va="bottom" if r == 0 else "top", rotation=0)  # fmt: skip
+                ax.text(x + (col + 0.5) * cell, yy + (0.2 if r == 0 else -0.2), n, fontsize=4.5,
+                        ha="center", va="bottom" if r == 0 else "top", rotation=90)  # fmt: skip
         if group == "relation":
             for k, n in enumerate(RELATIONS):
                 r, col = divmod(k, 6)
                 yy = y + rows * cell / 2 - (r + 0.5) * cell
-                ax.text(x + (col + 0.5) * cell, yy + (0.24 if r == 0 else -0.24), n[:5], fontsize=4.5,
-                        ha="center", va="bottom" if r == 0 else "top")  # fmt: skip
+                ax.text(x + (col + 0.5) * cell, yy + (0.2 if r == 0 else -0.2), n, fontsize=4.5,
+                        ha="center", va="bottom" if r == 0 else "top", rotation=90)  # fmt: skip
     ax.set_xlim(-0.3, 9.3)
-    ax.set_ylim(-0.8, 7.0)
+    ax.set_ylim(-1.2, 7.4)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(f"'{person} has-{relation}', seed {run.seeds[s]} (answers outlined)", fontsize=10)
