@@ -134,12 +134,10 @@ def train(
     error = np.full((n_seeds, max_sweeps + 1), np.nan)
     sweeps_to = {name: np.full(n_seeds, -1, np.int64) for name in criteria}
     sweeps_run = np.zeros(n_seeds, np.int64)
-    if seeds_last(arch):
-        # chunks of seeds, each trained on its own: every seed's arithmetic is
-        # elementwise along the seed axis, so chunking changes no bytes
-        chunks = [slice(lo, min(lo + SEEDS_PER_CHUNK, n_seeds)) for lo in range(0, n_seeds, SEEDS_PER_CHUNK)]
-    else:
-        chunks = [slice(0, n_seeds)]
+    # Seeds train in blocks that fit in cache, each block on its own: every seed's
+    # arithmetic is independent of the others', so blocking changes no bytes.
+    size = SEEDS_PER_CHUNK if seeds_last(arch) else SEEDS_FIRST_CHUNK
+    chunks = [slice(lo, min(lo + size, n_seeds)) for lo in range(0, n_seeds, size)]
     out_params: dict[str, list[np.ndarray]] = {k: [] for k in params}
     bar = tqdm(
         total=max_sweeps * len(chunks), desc=progress_label, disable=None if progress else True, leave=False
@@ -159,7 +157,8 @@ def train(
     return TrainResult(params=params, error=error, sweeps_to=sweeps_to, sweeps_run=sweeps_run)
 
 
-SEEDS_PER_CHUNK = 256
+SEEDS_PER_CHUNK = 256  # seeds-last path (the symmetry net)
+SEEDS_FIRST_CHUNK = 32  # seeds-first path: measured fastest for the family-tree net
 
 
 def record_sweep(k, E, worst, active, error, sweeps_to, criteria, stop_at) -> np.ndarray:
