@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -73,3 +74,29 @@ def snakemake(cwd: Path, *args: str, env: dict | None = None) -> subprocess.Comp
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     full_env.update(env or {})
     return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, env=full_env)
+
+
+def assert_finite_differences(params: dict, grads: dict, error, h: float = 1e-6) -> None:
+    """Every ``grads[key][s, ...]`` against central differences of ``error(params)``,
+    which gives E per seed ``(S,)``; the message prints ours beside the reference."""
+    for key, value in params.items():
+        for index in np.ndindex(value.shape):
+            plus = {k: v.copy() for k, v in params.items()}
+            minus = {k: v.copy() for k, v in params.items()}
+            plus[key][index] += h
+            minus[key][index] -= h
+            s = index[0]
+            reference = (error(plus)[s] - error(minus)[s]) / (2 * h)
+            ours = grads[key][index]
+            assert abs(ours - reference) <= 1e-6 * max(1.0, abs(reference)), (
+                f"dE/d{key}{list(index)}: ours {ours!r}, finite differences {reference!r}"
+            )
+
+
+@pytest.fixture(scope="session")
+def tiny_done(tmp_path_factory):
+    """The tiny workflow run once, cold, with parallel jobs on a fresh store (shared: do not change it)."""
+    root = copy_project(tmp_path_factory.mktemp("wf"), TINY)
+    r = snakemake(root, "--cores", "4")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root

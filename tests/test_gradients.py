@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import assert_finite_differences
 
 from backprop86.learning import output_error, total_error
 from backprop86.net import Architecture, family_tree_net, layered
@@ -21,20 +22,7 @@ def check_gradients(arch: Architecture, seed: int, n_cases: int, init_range: flo
     targets = (rng.uniform(0, 1, (n_cases, sizes[arch.output])) > 0.5).astype(float)
     y = arch.forward(params, inputs)
     grads = arch.backward(params, y, output_error(y[arch.output], targets, margin))
-    h = 1e-6
-    for key, value in params.items():
-        for index in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[key][index] += h
-            minus[key][index] -= h
-            s = index[0]
-            reference = (error(arch, plus, inputs, targets, margin)[s]
-                         - error(arch, minus, inputs, targets, margin)[s]) / (2 * h)  # fmt: skip
-            ours = grads[key][index]
-            assert abs(ours - reference) <= 1e-6 * max(1.0, abs(reference)), (
-                f"dE/d{key}{list(index)}: ours {ours!r}, finite differences {reference!r}"
-            )
+    assert_finite_differences(params, grads, lambda p: error(arch, p, inputs, targets, margin))
 
 
 @pytest.mark.parametrize("sizes", [[6, 2, 1], [6, 3, 1], [4, 5, 3], [3, 4, 4, 2]])

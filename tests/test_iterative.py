@@ -3,6 +3,7 @@ every dE/dw and the weight change; the tasks; training; seeds; figure and claims
 
 import numpy as np
 import pytest
+from conftest import assert_finite_differences
 
 from backprop86.config import ConfigError, validate
 from backprop86.experiments import train_seeds
@@ -98,19 +99,7 @@ def test_each_copy_and_the_shared_gradient_against_the_unrolled_net_and_finite_d
             shared[k], total, rtol=1e-12, atol=1e-15, err_msg=f"dE/d{k}: ours vs sum of copies"
         )
     # ... and is the derivative of E, by central differences
-    h = 1e-6
-    for key, value in params.items():
-        for index in np.ndindex(value.shape):
-            plus = {k: v.copy() for k, v in params.items()}
-            minus = {k: v.copy() for k, v in params.items()}
-            plus[key][index] += h
-            minus[key][index] -= h
-            s = index[0]
-            reference = (error(task, plus, margin)[s] - error(task, minus, margin)[s]) / (2 * h)
-            ours = shared[key][index]
-            assert abs(ours - reference) <= 1e-6 * max(1.0, abs(reference)), (
-                f"dE/d{key}{list(index)}: ours {ours!r}, finite differences {reference!r}"
-            )
+    assert_finite_differences(params, shared, lambda p: error(task, p, margin))
 
 
 def test_gradient_written_out_for_one_unit_two_steps():

@@ -103,12 +103,9 @@ def jobs_run(r: subprocess.CompletedProcess) -> Counter:
 # --- the local reference and the generic cluster executor ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("local"), TINY)
-    r = snakemake(root, "--cores", "2")
-    assert r.returncode == 0, r.stderr[-3000:]
-    return root
+@pytest.fixture
+def local_run(tiny_done):
+    return tiny_done
 
 
 @pytest.fixture(scope="module")

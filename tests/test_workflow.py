@@ -39,13 +39,9 @@ def mlflow_runs(root: Path) -> pd.DataFrame:
         )
 
 
-@pytest.fixture(scope="module")
-def done(tmp_path_factory):
-    """The tiny workflow run once, cold, with parallel jobs on a fresh store."""
-    root = copy_project(tmp_path_factory.mktemp("wf"), TINY)
-    r = snakemake(root, "--cores", "4")
-    assert r.returncode == 0, r.stderr[-3000:]
-    return root
+@pytest.fixture
+def done(tiny_done):
+    return tiny_done
 
 
 def test_targets_and_tables(done):
