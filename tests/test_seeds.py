@@ -73,3 +73,10 @@ def test_symmetry_seed_alone_equals_seed_among_a_thousand(monkeypatch):
     rechunked = train_seeds(settings, [999, 3, 256])
     same_bytes(rechunked, batch, 0, 999)
     same_bytes(rechunked, batch, 2, 256)
+
+
+def test_family_trees_with_nothing_held_out():
+    run = train_seeds({**FAMILY, "n_held_out": 0, "max_sweeps": 3}, range(2))
+    summary = run.summary()
+    assert list(summary.heldout_total) == [0, 0] and list(summary.heldout_correct) == [0, 0]
+    assert run.train_mask.all()

@@ -228,3 +228,25 @@ def test_tracking_uri_from_environment(tmp_path):
     assert not (root / "mlflow.db").exists()
     with sqlite3.connect(tmp_path / "elsewhere.db") as db:
         assert db.execute("select count(*) from runs").fetchone()[0] == 1 + 2
+
+
+def test_changed_results_replace_their_mlflow_runs(done, tmp_path):
+    """Same settings, different results (e.g. a fixed bug): the seed's run is relogged, not kept stale."""
+    from backprop86 import io
+
+    root = tmp_path / "changed_results"
+    shutil.copytree(done, root)
+    weights_file = root / "results/runs/symmetry/paper/all_seeds/weights.npz"
+    weights = io.load_npz(weights_file)
+    weights["b:out"] = weights["b:out"].copy()
+    weights["b:out"][3] += 1.0
+    io.save_npz(weights_file, weights)
+    r = snakemake(root, "--cores", "2", "--forcerun", "log_mlflow")  # as after retraining
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (root / "logs/mlflow/symmetry/paper.log").read_text()
+    assert "'created': 1, 'kept': 5, 'replaced': 1" in log, log
+    runs = mlflow_runs(root)
+    live = runs[(runs.lifecycle_stage == "active") & (runs.configuration == "paper")]
+    assert sorted(
+        live[(live.experiment == "backprop86-symmetry") & (live.role == "seed")].seed.astype(int)
+    ) == list(range(6))

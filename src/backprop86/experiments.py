@@ -75,9 +75,10 @@ class Run:
             table[f"sweeps_to_{name}"] = pd.array(np.where(first >= 0, first, None), dtype="Int64")
         frame = pd.DataFrame(table)
         if self.heldout is not None:
-            counts = self.heldout.groupby("seed", sort=True)["correct"].agg(["sum", "size"])
-            frame["heldout_correct"] = counts["sum"].to_numpy()
-            frame["heldout_total"] = counts["size"].to_numpy()
+            counts = self.heldout.groupby("seed")["correct"].agg(["sum", "size"])
+            counts = counts.reindex(self.seeds, fill_value=0)  # seeds holding nothing out count 0 of 0
+            frame["heldout_correct"] = counts["sum"].to_numpy().astype(np.int64)
+            frame["heldout_total"] = counts["size"].to_numpy().astype(np.int64)
         return frame
 
     def write(self, out: Path) -> None:

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
 from . import io
 from .config import config_hash
 from .experiments import Run, load_run
@@ -103,6 +105,15 @@ def git_commit(cwd: Path | None = None) -> str:
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def seed_hash(run: Run, s: int, curve_every: int) -> str:
+    """What one seed's MLflow run shows: its weights, its curve and how the curve is logged."""
+    digest = hashlib.sha256(str(curve_every).encode())
+    for key in sorted(run.result.params):
+        digest.update(np.ascontiguousarray(run.result.params[key][s]).tobytes())
+    digest.update(np.ascontiguousarray(run.result.error[s]).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def flat_params(settings: dict) -> dict[str, str]:
     """Every resolved setting as an MLflow param (nested values as JSON)."""
     out = {}
@@ -170,7 +181,10 @@ class Tracker:
     def runs(self, experiment_id: str, filter_string: str):
         out, token = [], None
         while True:
-            page = self.client.search_runs([experiment_id], filter_string, max_results=1000, page_token=token)
+            with store_lock(self.uri):
+                page = self.client.search_runs(
+                    [experiment_id], filter_string, max_results=1000, page_token=token
+                )
             out.extend(page)
             token = page.token
             if not token:
@@ -278,10 +292,13 @@ def log_configuration(
                 tracker.write("log_batch", parent_id, params=[Param(k, v) for k, v in params.items()])
             live.append(parent_id)
 
+            # A seed's run is kept only if it logged these very results, the same way.
+            logged_as = {seed: seed_hash(run, s, curve_every) for s, seed in enumerate(run.seeds.tolist())}
             children = {}
             for c in tracker.runs(exp_id, _runs_of(h, configuration, "seed")):
                 seed = int(c.data.tags[f"{TAG}seed"])
-                if c.info.status == "FINISHED" and seed not in children:
+                same = c.data.tags.get(f"{TAG}result_hash") == logged_as.get(seed)
+                if c.info.status == "FINISHED" and same and seed not in children:
                     children[seed] = c
                 else:
                     tracker.write("delete_run", c.info.run_id)
@@ -294,7 +311,8 @@ def log_configuration(
                         continue
                     child = tracker.write(
                         "create_run", exp_id, run_name=f"{configuration}-seed{seed}",
-                        tags={**tags, f"{TAG}role": "seed", f"{TAG}seed": str(seed), "mlflow.parentRunId": parent_id},
+                        tags={**tags, f"{TAG}role": "seed", f"{TAG}seed": str(seed), "mlflow.parentRunId": parent_id,
+                              f"{TAG}result_hash": logged_as[seed]},
                     )  # fmt: skip
                     cid = child.info.run_id
                     live.append(cid)

@@ -50,7 +50,9 @@ def shard_dirs(wildcards):
 
 
 def settings_of(wildcards):
-    return resolve(config, wildcards.experiment, wildcards.configuration)
+    """A shard's settings; without the seed count, so adding seeds leaves trained shards alone."""
+    settings = resolve(config, wildcards.experiment, wildcards.configuration)
+    return {k: v for k, v in settings.items() if k != "seeds"}
 
 
 def tracking_markers():
