@@ -51,6 +51,7 @@ def test_local_minima_verdict():
     assert local_minima_verdict({2: (20, 100), 3: (10, 100), 4: (9, 100)}, 0.05) == "partly"
     assert local_minima_verdict({2: (44, 100), 3: (45, 100), 4: (72, 100)}, 0.05) == "not reproduced"
     assert local_minima_verdict({2: (1, 100)}, 0.05) == "not measured"
+    assert local_minima_verdict({2: (0, 100), 3: (0, 100), 4: (0, 100)}, 0.05) == "reproduced"
 
 
 def fake_symmetry_run(W1: np.ndarray, b1, b2, sweeps) -> Run:
@@ -126,7 +127,7 @@ def test_claims_table_on_a_small_training():
     assert list(table.columns) == COLUMNS
     assert set(table.verdict) <= set(VERDICTS)
     ids = set(table.id)
-    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio",
+    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio", "symmetry_ratio_any_order",
                  "symmetry_biases", "local_minima", "family_trees_learned_paper", "family_trees_heldout_paper",
                  "person_code_nationality", "person_code_generation", "person_code_branch"):  # fmt: skip
         assert need in ids
