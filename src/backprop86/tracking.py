@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -158,7 +159,7 @@ class Tracker:
                 raise TrackingError(f"cannot use the MLflow tracking store at {self.uri}: {exc}") from exc
 
     def write(self, method: str, *args, **kwargs):
-        with store_lock(self.uri):
+        with _INTERRUPTS.deferred(), store_lock(self.uri):
             return getattr(self.client, method)(*args, **kwargs)
 
     def experiment_id(self, name: str) -> str:
@@ -191,18 +192,46 @@ class Tracker:
                 return out
 
 
+class _Interrupts:
+    """SIGINT and SIGTERM as KeyboardInterrupt, but never inside a store write: a
+    write cut short can leave its SQLite connection holding the write lock, so
+    the runs could not then be marked KILLED. A signal during a write is raised
+    as soon as the write is done."""
+
+    def __init__(self) -> None:
+        self.writing = 0
+        self.pending: int | None = None
+
+    def handler(self, signum, frame) -> None:
+        if self.writing:
+            self.pending = signum
+        else:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.writing += 1
+        try:
+            yield
+        finally:
+            self.writing -= 1
+            if not self.writing and self.pending is not None:
+                signum, self.pending = self.pending, None
+                raise KeyboardInterrupt(f"signal {signum}")
+
+
+_INTERRUPTS = _Interrupts()
+
+
 @contextlib.contextmanager
 def terminate_on_signal():
-    """Turn SIGTERM into an exception, so interrupted runs are marked KILLED."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    """Turn SIGINT and SIGTERM into an exception between writes, so interrupted runs are marked KILLED."""
+    previous = {sig: signal.signal(sig, _INTERRUPTS.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _seed_metrics(run: Run, s: int, now: int, every: int = 1):
@@ -337,9 +366,18 @@ def log_configuration(
             tracker.write("set_terminated", parent_id, "FINISHED")
             live.remove(parent_id)
         except BaseException:
-            for run_id in live:  # leave nothing RUNNING; the next invocation logs these again
-                with contextlib.suppress(Exception):
-                    tracker.write("set_terminated", run_id, "KILLED")
+            # Leave nothing RUNNING; the next invocation logs these again. Snakemake
+            # follows Ctrl-C with a SIGTERM to its jobs: hold both off meanwhile.
+            held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                for run_id in live:
+                    try:
+                        tracker.write("set_terminated", run_id, "KILLED")
+                    except Exception as exc:  # noqa: BLE001 -- report it and go on with the others
+                        print(f"could not mark run {run_id} KILLED: {exc!r}", file=sys.stderr)
+            finally:
+                for sig, handler in held.items():
+                    signal.signal(sig, handler)
             raise
     io.save_json(marker, {
         "experiment": experiment_name(experiment), "configuration": configuration,
