@@ -50,6 +50,13 @@ class LearningRule:
             return d
         return np.where(d >= 0.5, 1.0 - self.margin, self.margin)
 
+    def margin_bounds(self, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(sign, threshold)``: an output ``y`` is inside the margin where
+        ``sign * y > threshold`` (``y > 1 - margin`` on, ``-y > -margin`` off),
+        one comparison for both kinds of target, as ``output_error`` decides."""
+        on = d >= 0.5
+        return np.where(on, 1.0, -1.0), np.where(on, 1.0 - self.margin, -self.margin)
+
     def phase(self, sweep: int) -> Phase:
         """The phase in force for weight change number ``sweep`` (1-based)."""
         current = self.schedule[0]
@@ -206,10 +213,8 @@ def _train_seeds_first(arch, params, inputs, targets, rule, max_sweeps, criteria
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
     active = np.ones(n_seeds, bool)
     e = miss = satisfied = None
-    if rule.margin > 0.0:  # as output_error: y > 1 - margin for on-targets, -y > -margin for off-targets
-        on = targets >= 0.5
-        sign = np.where(on, 1.0, -1.0)
-        threshold = np.where(on, 1.0 - rule.margin, -rule.margin)
+    if rule.margin > 0.0:
+        sign, threshold = rule.margin_bounds(targets)
 
     net = SeedsFirstNet(arch, inputs)
     edge = rule.error_targets(targets)
@@ -259,10 +264,8 @@ def _train_seeds_last(arch, params, inputs, targets, rule, max_sweeps, criteria,
     scratch = np.empty((flat.shape[0] // 2 + 1, n_seeds))
     sum_sq = np.empty(n_seeds)
     weight = None if mask.all() else np.ascontiguousarray(mask.T[:, None, :], dtype=np.float64)
-    if rule.margin > 0.0:  # satisfied: y > 1 - margin for on-targets, -y > -margin for off-targets
-        on = targets >= 0.5
-        sign = np.where(on, 1.0, -1.0)[:, :, None]
-        threshold = np.where(on, 1.0 - rule.margin, -rule.margin)[:, :, None]
+    if rule.margin > 0.0:
+        sign, threshold = (b[:, :, None] for b in rule.margin_bounds(targets))
         satisfied = np.empty(y.shape, bool)
     active = np.ones(n_seeds, bool)
     keep = 1.0 - rule.weight_decay
