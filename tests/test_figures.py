@@ -6,9 +6,10 @@ import pytest
 
 from backprop86 import figures as F
 from backprop86.claims import encoding_strengths, person_features
-from backprop86.experiments import Run, build_task, load_run, train_seeds
+from backprop86.experiments import Run, load_run, train_seeds
 from backprop86.learning import TrainResult
-from backprop86.tasks import FamilyTrees
+from backprop86.tasks import build_task
+from backprop86.tasks.family_trees import FamilyTrees
 
 SYM = {"task": "symmetry", "seeds": 4, "hidden": 2, "init_range": 0.3,
        "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "weight_decay": 0.0, "margin": 0.0,
@@ -80,7 +81,7 @@ def test_fig3_shows_the_net_s_activity_for_colin_has_aunt(runs):
     assert facts["answers"] == ["Margaret", "Jennifer"]
     s = list(ft_run.seeds).index(facts["seed"])
     task = build_task(ft_run.settings)
-    y = task.arch.forward({k: v[s : s + 1] for k, v in ft_run.result.params.items()}, task.inputs)
+    y = task.net.forward({k: v[s : s + 1] for k, v in ft_run.result.params.items()}, task.inputs)
     c = ft.question_index("Colin", "aunt")
     for group in ("person_code", "central", "answer_code", "person2"):
         np.testing.assert_allclose(act[group], y[group][0, c], rtol=0, atol=1e-12)

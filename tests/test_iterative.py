@@ -1,32 +1,22 @@
-"""Iterative nets (Fig. 5): the unrolled layered net as reference for the states,
-every dE/dw and the weight change; the tasks; training; seeds; figure and claims."""
+"""Iterative nets (Fig. 5): the unrolled net against the synchronous iteration
+written out here, every tied dE/dw against its copies and finite differences,
+the weight change as the average over copies; the tasks; training; seeds;
+figure and claims."""
 
 import numpy as np
 import pytest
 from conftest import assert_finite_differences
 
+from backprop86.claims_iterative import claims_table
 from backprop86.config import ConfigError, validate
 from backprop86.experiments import train_seeds
-from backprop86.iterative import (
-    BIAS,
-    INPUT,
-    RECURRENT,
-    IterativeNet,
-    IterativeTask,
-    claims_table,
-    sequence_completion_task,
-    shift_register_task,
-    sum_of_squares,
-    train_iterative,
-    unrolled_gradients,
-    unrolled_inputs,
-    unrolled_params,
-)
-from backprop86.learning import LearningRule, Phase, output_error
+from backprop86.iterative import BIAS, INPUT, RECURRENT, IterativeNet
+from backprop86.learning import LearningRule, Phase, total_error, train
 from backprop86.net import bias_key, weight_key
+from backprop86.tasks import sequence_completion, shift_register
 
 
-def random_task(seed: int, n_units=4, n_inputs=2, steps=4, outputs=(1, 3), target_steps=(2, 4), n_cases=5):
+def random_task(seed: int, n_units=4, n_inputs=2, steps=4, outputs=(1, 2), target_steps=(2, 4), n_cases=5):
     """An iterative net with inputs, some output units and targets at some steps, on random data."""
     rng = np.random.default_rng(seed)
     net = IterativeNet(
@@ -35,7 +25,7 @@ def random_task(seed: int, n_units=4, n_inputs=2, steps=4, outputs=(1, 3), targe
     initial = rng.uniform(0, 1, (n_cases, n_units))
     inputs = rng.uniform(0, 1, (n_cases, steps, n_inputs)) if n_inputs else None
     targets = (rng.uniform(0, 1, (n_cases, len(target_steps) * len(outputs))) > 0.5).astype(float)
-    return IterativeTask(net, initial, inputs, targets, [str(c) for c in range(n_cases)])
+    return net, initial, inputs, targets, [str(c) for c in range(n_cases)]
 
 
 TASKS = {
@@ -43,78 +33,92 @@ TASKS = {
     "random_no_inputs": random_task(
         2, n_units=3, n_inputs=0, steps=3, outputs=(0, 1, 2), target_steps=(1, 2, 3)
     ),
-    "shift_register": shift_register_task(3, 3),
-    "sequence_completion": sequence_completion_task(5),
+    "shift_register": shift_register.cases({"units": 3, "steps": 3}),
+    "sequence_completion": sequence_completion.cases({"units": 5}),
 }
 
 
-def params_of(task, n_seeds=3, init_range=1.5, seed=0):
-    return task.net.init_params([np.random.default_rng(seed + k) for k in range(n_seeds)], init_range)
+def params_of(net, n_seeds=3, init_range=1.5, seed=0):
+    return net.unroll().init_params([np.random.default_rng(seed + k) for k in range(n_seeds)], init_range)
 
 
-def error(task, params, margin=0.0):
-    y = task.net.forward(params, task.initial, task.inputs)
-    return sum_of_squares(output_error(task.net.readout(y), task.targets, margin))
+def by_definition(net, params, initial, inputs):
+    """The synchronous iteration, seed by seed and step by step, in plain NumPy:
+    every unit's state is the sigmoid of what it gets from every unit's last state."""
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    out = []
+    for s in range(params[RECURRENT].shape[0]):
+        y, states = initial, [initial]
+        for t in range(net.steps):
+            x = y @ params[RECURRENT][s] + params[BIAS][s]
+            if net.n_inputs:
+                x = x + inputs[:, t] @ params[INPUT][s]
+            y = sig(x)
+            states.append(y)
+        out.append(states)
+    return [np.stack([states[t] for states in out]) for t in range(net.steps + 1)]
+
+
+def error(arch, params, feed, targets, rule):
+    return total_error(rule.output_error(arch.readout(arch.forward(params, feed)), targets))
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_states_are_the_unrolled_layered_nets_exactly(name):
-    task = TASKS[name]
-    net, params = task.net, params_of(task)
-    y = net.forward(params, task.initial, task.inputs)
-    arch, ties = net.unroll()
+def test_the_unrolled_net_runs_the_synchronous_iteration(name):
+    net, initial, inputs, _, _ = TASKS[name]
+    arch, params = net.unroll(), params_of(net)
     assert len(arch.hidden_and_output) == net.steps, "one layer per step"
-    layered = arch.forward(unrolled_params(net, params), unrolled_inputs(net, task.initial, task.inputs))
+    assert set(arch.param_shapes()) == {RECURRENT, BIAS} | ({INPUT} if net.n_inputs else set())
+    states = net.states(arch.forward(params, net.feed(initial, inputs)))
+    reference = by_definition(net, params, initial, inputs)
     for t in range(net.steps + 1):
-        ref = np.broadcast_to(layered[f"s{t}"], y[t].shape)  # s0 is shared by every seed
-        assert np.array_equal(y[t], ref), f"step {t}: ours {y[t][0, 0]}, layered {ref[0, 0]}"
-    assert not np.allclose(y[1], y[2]), "the states change from step to step"
+        np.testing.assert_allclose(states[t], reference[t], rtol=1e-13, atol=1e-15,
+                                   err_msg=f"step {t}: unrolled net vs the iteration written out")  # fmt: skip
+    assert not np.allclose(states[1], states[2]), "the states change from step to step"
 
 
 @pytest.mark.parametrize("margin", [0.0, 0.2])
 @pytest.mark.parametrize("name", TASKS)
-def test_each_copy_and_the_shared_gradient_against_the_unrolled_net_and_finite_differences(name, margin):
-    task = TASKS[name]
-    net, params = task.net, params_of(task)
-    y = net.forward(params, task.initial, task.inputs)
-    e = output_error(net.readout(y), task.targets, margin)
-    copies = net.backward_copies(params, y, task.inputs, e)
-    shared = net.backward(params, y, task.inputs, e)
-    layered = unrolled_gradients(net, params, task.initial, task.inputs, e)
-    _, ties = net.unroll()
+def test_tied_gradient_is_the_sum_over_copies_and_the_derivative_of_E(name, margin):
+    net, initial, inputs, targets, _ = TASKS[name]
+    arch, params, feed = net.unroll(), params_of(net), net.feed(initial, inputs)
+    rule = LearningRule((Phase(1, 0.1, 0.0),), margin=margin)
+    y = arch.forward(params, feed)
+    shared = arch.backward(params, y, rule.output_error(arch.readout(y), targets))
 
-    # each copy t is the layered net's gradient of the weights into layer t
-    for t in range(1, net.steps + 1):
-        keys = {RECURRENT: weight_key(f"s{t - 1}", f"s{t}"), BIAS: bias_key(f"s{t}")}
-        if net.n_inputs:
-            keys[INPUT] = weight_key(f"in{t}", f"s{t}")
-        for k, lk in keys.items():
-            np.testing.assert_allclose(copies[t - 1][k], layered[lk], rtol=1e-12, atol=1e-15,
-                                       err_msg=f"copy {t} of {k} (ours) vs layered {lk}")  # fmt: skip
+    # the untied net: every copy its own parameter, each checked by finite differences
+    untied = arch.untied()
+    copies = {k: params[arch.param(k)].copy() for k in untied.param_shapes()}
+    assert len(copies) == len(shared) * net.steps, "T copies of every shared parameter"
+    yu = untied.forward(copies, feed)
+    per_copy = untied.backward(copies, yu, rule.output_error(untied.readout(yu), targets))
+    assert_finite_differences(copies, per_copy, lambda p: error(untied, p, feed, targets, rule))
+    for t in range(1, net.steps + 1):  # copy t is the weights into the states of step t
+        assert weight_key(f"s{t - 1}", f"s{t}") in per_copy and bias_key(f"s{t}") in per_copy
     # the shared weight's dE/dw is the sum over its T copies ...
-    for k in shared:
-        total = sum(layered[lk] for lk, sk in ties.items() if sk == k)
-        assert sum(1 for sk in ties.values() if sk == k) == net.steps
+    for k, g in shared.items():
+        total = sum(per_copy[c] for c in per_copy if arch.param(c) == k)
         np.testing.assert_allclose(
-            shared[k], total, rtol=1e-12, atol=1e-15, err_msg=f"dE/d{k}: ours vs sum of copies"
+            g, total, rtol=1e-12, atol=1e-15, err_msg=f"dE/d{k}: tied vs sum of copies"
         )
-    # ... and is the derivative of E, by central differences
-    assert_finite_differences(params, shared, lambda p: error(task, p, margin))
+    # ... and the derivative of E, by central differences
+    assert_finite_differences(params, shared, lambda p: error(arch, p, feed, targets, rule))
 
 
 def test_gradient_written_out_for_one_unit_two_steps():
     """One unit, no inputs, target 1 after step 2: the chain rule by hand."""
     net = IterativeNet(n_units=1, steps=2, outputs=(0,), target_steps=(2,))
+    arch = net.unroll()
     w, b, y0 = 0.7, -0.2, np.array([[0.4]])
     params = {RECURRENT: np.array([[[w]]]), BIAS: np.array([[b]])}
-    y = net.forward(params, y0)
+    y = arch.forward(params, net.feed(y0))
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     y1 = sig(w * 0.4 + b)
     y2 = sig(w * y1 + b)
-    assert np.isclose(y[2][0, 0, 0], y2, rtol=1e-14)
+    assert np.isclose(y["s2"][0, 0, 0], y2, rtol=1e-14)
     d2 = (y2 - 1.0) * y2 * (1 - y2)
     d1 = d2 * w * y1 * (1 - y1)
-    g = net.backward(params, y, None, net.readout(y) - 1.0)
+    g = arch.backward(params, y, arch.readout(y) - 1.0)
     np.testing.assert_allclose(g[RECURRENT][0, 0, 0], d2 * y1 + d1 * 0.4, rtol=1e-12)
     np.testing.assert_allclose(g[BIAS][0, 0], d2 + d1, rtol=1e-12)
 
@@ -128,22 +132,23 @@ def test_gradient_written_out_for_one_unit_two_steps():
     ],
 )
 def test_weight_change_is_the_average_over_the_copies(rule):
-    """Three sweeps by hand from the unrolled net's copies: eq. 9 on the average
+    """Three sweeps by hand from the untied net's copies: eq. 9 on the average
     (not the sum) of dE/dw over the T copies, then decay."""
-    task = TASKS["random"]
-    net, p0 = task.net, params_of(task, n_seeds=2, init_range=1.0)
-    _, ties = net.unroll()
+    net, initial, inputs, targets, _ = TASKS["random"]
+    arch, feed = net.unroll(), net.feed(initial, inputs)
+    untied = arch.untied()
+    p0 = params_of(net, n_seeds=2, init_range=1.0)
     p, v = {k: a.copy() for k, a in p0.items()}, {k: 0.0 for k in p0}
     for sweep in range(1, 4):
-        y = net.forward(p, task.initial, task.inputs)
-        e = output_error(net.readout(y), task.targets, rule.margin)
-        layered = unrolled_gradients(net, p, task.initial, task.inputs, e)
+        copies = {k: p[arch.param(k)] for k in untied.param_shapes()}
+        y = untied.forward(copies, feed)
+        per_copy = untied.backward(copies, y, rule.output_error(untied.readout(y), targets))
         phase = rule.phase(sweep)
         for k in p:
-            copies = [layered[lk] for lk, sk in ties.items() if sk == k]
-            v[k] = -phase.epsilon * (sum(copies) / len(copies)) + phase.alpha * v[k]
+            mine = [per_copy[c] for c in per_copy if arch.param(c) == k]
+            v[k] = -phase.epsilon * (sum(mine) / len(mine)) + phase.alpha * v[k]
             p[k] = (p[k] + v[k]) * (1 - rule.weight_decay)
-    result = train_iterative(net, p0, task.initial, task.inputs, task.targets, rule, 3, {"any": 0.5})
+    result = train(arch, p0, feed, targets, rule, 3, {"any": 0.5})
     for k in p:
         np.testing.assert_allclose(
             result.params[k], p[k], rtol=1e-12, atol=1e-15, err_msg=f"{k}: ours vs by hand"
@@ -151,46 +156,46 @@ def test_weight_change_is_the_average_over_the_copies(rule):
     assert not np.allclose(result.params[RECURRENT], p0[RECURRENT])
 
 
-def test_bookkeeping_matches_learning_train():
+def test_bookkeeping_of_the_one_training_loop():
     """E before each change, sweeps to each criterion, and a stopped seed keeps its weights."""
-    task = shift_register_task()
-    params = params_of(task, n_seeds=4, init_range=0.3)
+    net, initial, inputs, targets, _ = shift_register.cases({"units": 3, "steps": 3})
+    arch, feed = net.unroll(), net.feed(initial, inputs)
+    params = params_of(net, n_seeds=4, init_range=0.3)
     rule = LearningRule((Phase(1, 0.5, 0.9),))
-    r = train_iterative(task.net, params, task.initial, task.inputs, task.targets, rule, 400,
-                        {"rounded": 0.5, "tight": 0.1}, stop_at="tight")  # fmt: skip
-    assert np.allclose(r.error[:, 0], error(task, params))
+    r = train(arch, params, feed, targets, rule, 400, {"rounded": 0.5, "tight": 0.1}, stop_at="tight")
+    assert np.allclose(r.error[:, 0], error(arch, params, feed, targets, rule))
     assert (r.sweeps_to["tight"] > 0).all() and (r.sweeps_to["rounded"] < r.sweeps_to["tight"]).all()
     assert (r.sweeps_run == r.sweeps_to["tight"]).all()
     for s in range(4):
         n = r.sweeps_run[s]
         assert np.isnan(r.error[s, n + 1 :]).all() and not np.isnan(r.error[s, : n + 1]).any()
         one = {k: v[s : s + 1] for k, v in r.params.items()}
-        y = task.net.forward(one, task.initial)
-        assert np.abs(task.net.readout(y) - task.targets).max() < 0.1
-        assert np.isclose(error(task, one)[0], r.error[s, n])
+        assert np.abs(arch.readout(arch.forward(one, feed)) - targets).max() < 0.1
+        assert np.isclose(error(arch, one, feed, targets, rule)[0], r.error[s, n])
 
 
 def test_shift_register_targets_follow_the_definition():
-    task = shift_register_task(4, 3)
-    assert task.initial.shape == (16, 4) and len({tuple(p) for p in task.initial}) == 16
-    for c, p in enumerate(task.initial):
+    net, initial, inputs, targets, labels = shift_register.cases({"units": 4, "steps": 3})
+    assert initial.shape == (16, 4) and len({tuple(p) for p in initial}) == 16
+    for c, p in enumerate(initial):
         for t in (1, 2, 3):
             expect = [p[(j - t) % 4] for j in range(4)]
-            assert list(task.targets[c, (t - 1) * 4 : t * 4]) == expect, (task.case_labels[c], t)
-    assert task.inputs is None and task.net.n_inputs == 0, "trained through the recurrent weights only"
+            assert list(targets[c, (t - 1) * 4 : t * 4]) == expect, (labels[c], t)
+    assert inputs is None and net.n_inputs == 0, "trained through the recurrent weights only"
 
 
 def test_sequence_completion_is_the_mirror_of_what_is_shown():
-    task = sequence_completion_task(6)
-    assert len(task.case_labels) == 9
-    for c, label in enumerate(task.case_labels):
-        a, b = (int(np.argmax(task.inputs[c, t])) for t in (0, 1))
-        assert not task.inputs[c, 2:].any(), "nothing is shown after step 2"
+    _, _, inputs, targets, labels = sequence_completion.cases({"units": 6})
+    assert len(labels) == 9
+    for c, label in enumerate(labels):
+        a, b = (int(np.argmax(inputs[c, t])) for t in (0, 1))
+        assert not inputs[c, 2:].any(), "nothing is shown after step 2"
         assert label == "ABC"[a] + "ABC"[b] + "ABC"[b] + "ABC"[a]
-        assert list(task.targets[c]) == list(np.eye(3)[b]) + list(np.eye(3)[a])
+        assert list(targets[c]) == list(np.eye(3)[b]) + list(np.eye(3)[a])
 
 
 SHIFT = dict(task="shift_register", seeds=1, units=3, steps=3, init_range=0.3, weight_decay=0.0, margin=0.0,
+             margin_error="from_target",
              schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)], max_sweeps=300, stop_at="tight",
              criteria={"rounded": 0.5, "tight": 0.2})  # fmt: skip
 SEQUENCE = {**SHIFT, "task": "sequence_completion", "units": 6, "max_sweeps": 1500}
@@ -254,8 +259,15 @@ def config_with(**settings):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (dict(task="sequence_completion", steps=3), "experiments.x.settings.steps: only the shift register"),
-        (dict(task="symmetry", units=3), "experiments.x.settings.units: only the iterative nets"),
+        (
+            dict(task="sequence_completion", units=6, steps=3),
+            "experiments.x.settings.steps: only the shift_register",
+        ),
+        (
+            dict(task="symmetry", units=3),
+            "experiments.x.settings.units: only the shift_register and sequence_",
+        ),
+        (dict(task="shift_register"), "experiments.x.settings.units: the shift_register task needs units"),
         (dict(task="sequence_completion", units=2), "experiments.x.settings.units: 2 is too few"),
         (
             dict(task="shift_register", units=1),

@@ -4,10 +4,10 @@ import numpy as np
 
 from backprop86.experiments import train_seeds
 
-SYMMETRY = dict(task="symmetry", seeds=1, hidden=2, init_range=0.3, weight_decay=0.0, margin=0.0,
+SYMMETRY = dict(task="symmetry", seeds=1, hidden=2, init_range=0.3, weight_decay=0.0, margin=0.0, margin_error="from_target",
                 schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)], max_sweeps=600,
                 stop_at="tight", criteria={"rounded": 0.5, "tight": 0.2})  # fmt: skip
-FAMILY = dict(task="family_trees", seeds=1, init_range=0.5, weight_decay=0.002, margin=0.2,
+FAMILY = dict(task="family_trees", seeds=1, init_range=0.5, weight_decay=0.002, margin=0.2, margin_error="from_target",
               schedule=[dict(start_sweep=1, epsilon=0.005, alpha=0.5), dict(start_sweep=3, epsilon=0.01, alpha=0.9)],
               max_sweeps=40, stop_at=None, criteria={"rounded": 0.5}, held_out=None, n_held_out=4)  # fmt: skip
 
@@ -58,21 +58,24 @@ def test_symmetry_seed_known_to_learn():
     assert run.result.error[0, -1] < 0.5 < run.result.error[0, 0]
 
 
-def test_symmetry_seed_alone_equals_seed_among_a_thousand(monkeypatch):
-    """The seeds-last path trains seeds in chunks: seed k's bytes are the same
-    alone, at any place in a thousand seeds, and whatever the chunk size."""
-    from backprop86 import learning
-    from backprop86.net import layered
-
-    settings = {**SYMMETRY, "max_sweeps": 150}
-    assert learning.seeds_last(layered([6, 2, 1]))
+def test_seed_alone_equals_seed_among_a_thousand_that_stop_around_it():
+    """Seeds that stop leave the computation; seed k's bytes are the same alone
+    and among a thousand whose neighbours stop before it, after it, or never."""
+    settings = {**SYMMETRY, "max_sweeps": 700}
     batch = train_seeds(settings, range(1000))
-    for seed in (0, 255, 256, 999):
+    stop = np.where(batch.result.sweeps_to["tight"] >= 0, batch.result.sweeps_to["tight"], 10**9)
+    assert (stop < 10**9).sum() > 50 and (stop == 10**9).sum() > 50, "seeds stop at many sweeps, others never"
+    between = [
+        k for k in range(1, 999) if stop[k - 1] < stop[k] < stop[k + 1] or stop[k - 1] > stop[k] > stop[k + 1]
+    ]
+    picks = {0, 999, int(np.argmin(stop)), int(np.argmax(stop)), *between[:3]}
+    for seed in sorted(picks):
         same_bytes(train_seeds(settings, [seed]), batch, 0, seed)
-    monkeypatch.setattr(learning, "SEEDS_PER_CHUNK", 7)
-    rechunked = train_seeds(settings, [999, 3, 256])
-    same_bytes(rechunked, batch, 0, 999)
-    same_bytes(rechunked, batch, 2, 256)
+        assert batch.result.sweeps_run[seed] == min(stop[seed], 700)
+    few = sorted(picks, reverse=True)
+    subset = train_seeds(settings, few)
+    for i, seed in enumerate(few):
+        same_bytes(subset, batch, i, seed)
 
 
 def test_family_trees_with_nothing_held_out():

@@ -1,9 +1,13 @@
 """The datasets against an independent derivation written here."""
 
 import numpy as np
+import pytest
 
-from backprop86.cli import family_trees_frame, symmetry_frame
-from backprop86.tasks import ITALIAN, RELATIONS, FamilyTrees, held_out_masks, symmetry_dataset
+from backprop86.tasks import HeldOut, build_task, held_out_masks
+from backprop86.tasks.family_trees import ITALIAN, RELATIONS, FamilyTrees
+from backprop86.tasks.family_trees import frame as family_trees_frame
+from backprop86.tasks.symmetry import frame as symmetry_frame
+from backprop86.tasks.symmetry import symmetry_dataset
 
 
 def test_symmetry_dataset():
@@ -91,8 +95,14 @@ def test_family_tree_encoding_and_csv_order():
 
 def test_held_out_masks_per_seed_and_fixed():
     rngs = [np.random.default_rng(s) for s in range(5)]
-    masks = held_out_masks(104, 4, rngs)
+    masks = held_out_masks(104, HeldOut(4), rngs)
     assert masks.shape == (5, 104) and ((~masks).sum(1) == 4).all()
     assert len({tuple(np.flatnonzero(~m)) for m in masks}) > 1, "splits differ between seeds"
-    fixed = held_out_masks(104, 4, [np.random.default_rng(0)] * 2, fixed=[1, 2, 3, 4])
+    fixed = held_out_masks(104, HeldOut(4, (1, 2, 3, 4)), [np.random.default_rng(0)] * 2)
     assert (np.flatnonzero(~fixed[0]) == [1, 2, 3, 4]).all() and (fixed[0] == fixed[1]).all()
+    assert held_out_masks(64, None, rngs).all(), "a task without questions holds nothing out"
+
+
+def test_an_unknown_task_is_an_error():
+    with pytest.raises(ValueError, match="unknown task 'parity'; tasks: symmetry, family_trees"):
+        build_task({"task": "parity"})

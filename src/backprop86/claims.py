@@ -28,7 +28,7 @@ import pandas as pd
 from .config import configurations, resolve
 from .experiments import Run
 from .summarise import wilson_interval
-from .tasks import FamilyTrees
+from .tasks.family_trees import FamilyTrees
 
 COLUMNS = ["id", "claim", "paper", "measured", "verdict", "rule"]
 VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")

@@ -6,27 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from . import io
 from .config import ConfigError, configurations, load, resolve
-from .tasks import FamilyTrees, symmetry_dataset
+from .tasks import family_trees, symmetry
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
 
-def symmetry_frame() -> pd.DataFrame:
-    X, d = symmetry_dataset()
-    frame = pd.DataFrame(X.astype(int), columns=[f"x{i + 1}" for i in range(X.shape[1])])
-    frame["target"] = d[:, 0].astype(int)
-    return frame
-
-
-def family_trees_frame() -> pd.DataFrame:
-    return pd.DataFrame(FamilyTrees().triples, columns=["person1", "relation", "person2"])
-
-
-DATASETS = {"symmetry": symmetry_frame, "family-trees": family_trees_frame}
+DATASETS = {"symmetry": symmetry.frame, "family-trees": family_trees.frame}
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -42,7 +29,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {n_seeds}")
     seeds = range(args.first_seed, args.first_seed + n_seeds)
-    run = train_seeds(settings, seeds, progress=True)
+    label = f"{args.experiment}/{args.configuration} seeds {seeds.start}..{seeds.stop - 1}"
+    run = train_seeds(settings, seeds, progress=label)
     run.write(args.out)
     summary = run.summary()
     learned = ", ".join(

@@ -7,6 +7,7 @@ Errors name the key and what is allowed, and are raised before any training.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from importlib import resources
@@ -22,9 +23,10 @@ class ConfigError(ValueError):
     """A configuration value that is not allowed."""
 
 
+@functools.cache
 def schema() -> dict:
-    text = resources.files("backprop86").joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    """The configuration's JSON schema: every key, its bounds, and the defaults (not to be changed)."""
+    return yaml.safe_load(resources.files("backprop86").joinpath("config.schema.yaml").read_text())
 
 
 def _where(path) -> str:
@@ -56,6 +58,13 @@ def validate(config: dict) -> dict:
     return config
 
 
+def task_settings() -> dict[str, tuple[str, ...]]:
+    """For each task, the settings only it takes."""
+    from .tasks import TASKS
+
+    return {name: module.SETTINGS for name, module in TASKS.items()}
+
+
 def _check_semantics(exp: str, cfg: str, s: dict) -> None:
     where = f"experiments.{exp}." + ("settings" if cfg == PAPER else f"variants.{cfg}")
     starts = [p["start_sweep"] for p in s["schedule"]]
@@ -63,41 +72,37 @@ def _check_semantics(exp: str, cfg: str, s: dict) -> None:
         raise ConfigError(
             f"config error at {where}.schedule: start_sweep values {starts} must begin at 1 and increase"
         )
-    if s.get("stop_at") is not None and s["stop_at"] not in s["criteria"]:
+    if s["stop_at"] is not None and s["stop_at"] not in s["criteria"]:
         raise ConfigError(
             f"config error at {where}.stop_at: {s['stop_at']!r} is not a criterion; "
             f"allowed: null or one of {sorted(s['criteria'])}"
         )
-    task = s["task"]
-    if task != "family_trees":
-        for key in ("held_out", "n_held_out"):
-            if s.get(key) is not None:
+    task, own = s["task"], task_settings()
+    for other, keys in own.items():
+        for key in keys:
+            if other != task and key not in own[task] and key in s:
+                takes = [t for t, k in own.items() if key in k]
                 raise ConfigError(
-                    f"config error at {where}.{key}: only the family_trees task holds questions out"
+                    f"config error at {where}.{key}: only the {' and '.join(takes)} task(s) take {key}"
                 )
-    if task != "symmetry" and s.get("hidden") is not None:
-        raise ConfigError(f"config error at {where}.hidden: only the symmetry net has a hidden size setting")
-    if task not in ("shift_register", "sequence_completion") and s.get("units") is not None:
-        raise ConfigError(
-            f"config error at {where}.units: only the iterative nets (Fig. 5) have a units setting"
-        )
-    if task != "shift_register" and s.get("steps") is not None:
-        raise ConfigError(f"config error at {where}.steps: only the shift register has a steps setting")
+    for key in own[task]:
+        if key not in s:
+            raise ConfigError(f"config error at {where}.{key}: the {task} task needs {key} (no default)")
     if task == "sequence_completion" and s["units"] < 3:
         raise ConfigError(
             f"config error at {where}.units: {s['units']} is too few; the sequence net's first 3 units are its outputs"
         )
     if task == "family_trees":
-        from .tasks import FamilyTrees
+        from .tasks.family_trees import FamilyTrees
 
         ft = FamilyTrees()
-        for k, (person, rel) in enumerate(s.get("held_out") or []):
+        for k, (person, rel) in enumerate(s["held_out"] or []):
             if (person, rel) not in ft.questions:
                 raise ConfigError(
                     f"config error at {where}.held_out.{k}: [{person}, {rel}] is not one of the "
                     f"{len(ft.questions)} questions (a person of the trees and a relationship they have)"
                 )
-        if s.get("n_held_out", 0) >= len(ft.questions):
+        if s["n_held_out"] >= len(ft.questions):
             raise ConfigError(f"config error at {where}.n_held_out: must be below {len(ft.questions)}")
 
 
@@ -136,22 +141,29 @@ def resolve(config: dict, experiment: str, configuration: str = PAPER) -> dict:
     settings = copy.deepcopy(exp["settings"])
     if configuration != PAPER:
         settings.update(copy.deepcopy(variants[configuration]))
-    defaults = {"weight_decay": 0.0, "margin": 0.0, "margin_error": "from_target", "stop_at": None}
-    if exp["task"] == "symmetry":
-        defaults["hidden"] = 2
-    elif exp["task"] == "shift_register":
-        defaults.update(units=3, steps=3)
-    elif exp["task"] == "sequence_completion":
-        defaults["units"] = 6
-    else:
-        defaults.update(held_out=None, n_held_out=4)
-    return {"task": exp["task"], "seeds": exp["seeds"], **defaults, **settings}
+    return {"task": exp["task"], "seeds": exp["seeds"], **setting_defaults(exp["task"]), **settings}
+
+
+def setting_defaults(task: str) -> dict:
+    """The schema's defaults of the settings ``task`` takes."""
+    properties = schema()["$defs"]["settings"]["properties"]
+    own = task_settings()
+    others = {k for keys in own.values() for k in keys} - set(own[task])
+    return {k: v["default"] for k, v in properties.items() if "default" in v and k not in others}
+
+
+def default(config: dict, key: str):
+    """A top-level setting of ``config``, or the schema's default for it."""
+    return config.get(key, schema()["properties"][key].get("default"))
 
 
 def curve_every(config: dict, configuration: str) -> int:
     """How often (in sweeps) the learning curve of a configuration is logged to MLflow."""
+    which = "paper" if configuration == PAPER else "variants"
     every = config.get("tracking", {}).get("curve_every", {})
-    return every.get("paper" if configuration == PAPER else "variants", 1)
+    return every.get(
+        which, schema()["properties"]["tracking"]["properties"]["curve_every"]["properties"][which]["default"]
+    )
 
 
 def config_hash(settings: dict) -> str:

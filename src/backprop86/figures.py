@@ -24,8 +24,9 @@ from matplotlib.patches import Circle, Rectangle  # noqa: E402
 
 from . import io  # noqa: E402
 from .claims import FEATURES, encoding_strengths, learned_seeds, pick_seed, symmetry_solution  # noqa: E402
-from .experiments import Run, build_task  # noqa: E402
-from .tasks import RELATIONS, FamilyTrees  # noqa: E402
+from .experiments import Run  # noqa: E402
+from .tasks import build_task  # noqa: E402
+from .tasks.family_trees import RELATIONS, FamilyTrees  # noqa: E402
 
 # Same input, same bytes: stable SVG ids, and swarm plots (deterministic) rather than
 # seaborn's strip plots, whose jitter draws from the global random generator.
@@ -240,7 +241,7 @@ def fig3_activities(run: Run, s: int, person: str, relation: str) -> dict[str, n
     c = FamilyTrees().question_index(person, relation)
     inputs = {k: v[c : c + 1] for k, v in task.inputs.items()}
     params = {k: v[s : s + 1] for k, v in run.result.params.items()}
-    y = task.arch.forward(params, inputs)
+    y = task.net.forward(params, inputs)
     return {g: np.asarray(v)[..., 0, :].reshape(-1) for g, v in y.items()}
 
 

@@ -19,9 +19,11 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 
+from .claims_iterative import strictest  # noqa: E402
 from .experiments import Run  # noqa: E402
-from .iterative import INPUT, RECURRENT, IterativeNet, build_iterative_task, strictest  # noqa: E402
+from .iterative import INPUT, RECURRENT, IterativeNet  # noqa: E402
 from .net import weight_key  # noqa: E402
+from .tasks import build_task, task_module  # noqa: E402
 
 UNIT = dict(s=420, c="white", edgecolors="black", linewidths=1.2, zorder=3)
 SAVE = dict(dpi=150, metadata={"Software": None})  # no version string: the same figure gives the same bytes
@@ -75,7 +77,7 @@ def draw_recurrent(ax, net: IterativeNet) -> None:
 def draw_unrolled(ax, net: IterativeNet) -> None:
     """The equivalent layered net from ``net.unroll()``: one row of units per step
     (time runs upward), every connection labelled with the shared weight it copies."""
-    arch, ties = net.unroll()
+    arch = net.unroll()
     styles = weight_styles(net)
     sizes = arch.sizes
     n, T = net.n_units, net.steps
@@ -89,7 +91,7 @@ def draw_unrolled(ax, net: IterativeNet) -> None:
 
     where = {g: place(g) for g, _ in arch.groups}
     for src, dst in arch.connections:
-        shared = ties[weight_key(src, dst)]
+        shared = arch.param(weight_key(src, dst))
         a, b = where[src], where[dst]
         for i in range(sizes[src]):
             for j in range(sizes[dst]):
@@ -118,9 +120,10 @@ def draw_unrolled(ax, net: IterativeNet) -> None:
 
 def shift_register_states(settings: dict, run: Run, seed_index: int) -> tuple[np.ndarray, list[str]]:
     """One trained seed's unit states ``(n_cases, T + 1, n)`` at steps 0..T, and the case labels."""
-    task = build_iterative_task(settings)
+    task = build_task(settings)
+    net = task_module(settings["task"]).cases(settings)[0]
     params = {k: v[seed_index : seed_index + 1] for k, v in run.result.params.items()}
-    y = task.net.forward(params, task.initial, task.inputs)
+    y = net.states(task.net.forward(params, task.inputs))
     return np.stack([y_t[0] for y_t in y], axis=1), task.case_labels
 
 
@@ -156,7 +159,7 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
 def fig5(settings: dict, run: Run) -> Figure:
     """Fig. 5 from the shift-register configuration ``settings`` and its trained ``run``;
     panel (c) shows the lowest seed that met the strictest criterion."""
-    net = build_iterative_task(settings).net
+    net = task_module(settings["task"]).cases(settings)[0]
     fig = plt.figure(figsize=(13, 4.6))
     spec = fig.add_gridspec(
         1, 3, width_ratios=[1.0, 1.25, 1.35], left=0.01, right=0.99, bottom=0.05, top=0.86

@@ -4,14 +4,22 @@ from backprop86.config import (
     ConfigError,
     configurations,
     curve_every,
+    default,
     resolve,
     validate,
 )
+
+from backprop86.tasks import TASKS
 
 try:
     validate(config)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+
+# The first experiment of each task: its settings make the task's dataset table.
+FIRST_OF_TASK = {}
+for e, x in config["experiments"].items():
+    FIRST_OF_TASK.setdefault(x["task"], e)
 
 
 wildcard_constraints:
@@ -44,7 +52,7 @@ def dataset_of(wildcards):
 def shard_dirs(wildcards):
     """The shards of seeds 0..seeds-1, seeds_per_job at a time."""
     n = config["experiments"][wildcards.experiment]["seeds"]
-    size = config.get("seeds_per_job", 1000)
+    size = default(config, "seeds_per_job")
     base = f"results/runs/{wildcards.experiment}/{wildcards.configuration}/shards"
     return [f"{base}/seeds{a}-{min(a + size, n) - 1}" for a in range(0, n, size)]
 

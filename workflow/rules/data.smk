@@ -1,11 +1,14 @@
+# Every task's dataset as a table, from the settings of the first experiment of the task.
 rule dataset:
     output:
         "results/data/{task}.csv",
     log:
         "logs/data/{task}.log",
     wildcard_constraints:
-        task="symmetry|family_trees",
+        task="|".join(TASKS),
     conda:
         "../envs/backprop86.yaml"
+    params:
+        settings=lambda w: resolve(config, FIRST_OF_TASK[w.task]),
     script:
         "../scripts/dataset.py"

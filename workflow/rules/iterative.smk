@@ -1,14 +1,11 @@
 # Fig. 5: the synchronous iterative nets. Their experiments train through the
-# ordinary training rules (train.smk); here are their datasets, the figure and
-# the claims table, made only when the config has iterative experiments.
-from backprop86.iterative import TASKS as ITERATIVE_TASKS
+# ordinary rules (data.smk, train.smk); here are the figure and the claims
+# table, made only when the config has iterative experiments.
+from backprop86.tasks import ITERATIVE_TASKS
 
 ITERATIVE = [
     e for e, x in config["experiments"].items() if x["task"] in ITERATIVE_TASKS
 ]
-FIRST_OF_TASK = {}
-for e in ITERATIVE:
-    FIRST_OF_TASK.setdefault(config["experiments"][e]["task"], e)
 # Fig. 5 needs a shift register; the claims table any iterative experiment.
 ITERATIVE_TARGETS = (
     ["results/figures/fig5.png"] if "shift_register" in FIRST_OF_TASK else []
@@ -17,24 +14,8 @@ ITERATIVE_TARGETS += ["results/tables/claims_iterative.csv"] if ITERATIVE else [
 
 
 localrules:
-    iterative_dataset,
     fig5,
     claims_iterative,
-
-
-rule iterative_dataset:
-    output:
-        "results/data/{task}.csv",
-    log:
-        "logs/data/{task}.log",
-    wildcard_constraints:
-        task="|".join(ITERATIVE_TASKS),
-    conda:
-        "../envs/backprop86.yaml"
-    params:
-        settings=lambda w: resolve(config, FIRST_OF_TASK[w.task]),
-    script:
-        "../scripts/iterative_dataset.py"
 
 
 rule fig5:

@@ -1,30 +1,23 @@
-"""The paper's two tasks: mirror symmetry (Fig. 1) and the family trees (Fig. 2).
+"""The two family trees (Figs. 2-4): who is whose relative, learned by a five-layer net.
 
-Both datasets are derived here from their definitions, not typed in: the
-symmetry set from all six-bit vectors, the family-tree triples from who married
-whom and whose children are whose.
+The facts are derived here from who married whom and whose children are
+whose, not typed in. A question is (person 1, relationship); its answers are
+every person 2 who is person 1's relative of that kind.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
-# --- mirror symmetry ---------------------------------------------------------
+from ..net import Architecture, OneHot
+from .base import HeldOut, Task
 
-
-def symmetry_dataset(n_bits: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """All ``2**n_bits`` binary vectors (x1 most significant) and whether each
-    is symmetric about its middle: ``X (2**n, n)``, ``d (2**n, 1)``."""
-    X = np.array(list(itertools.product([0.0, 1.0], repeat=n_bits)))
-    d = np.all(X == X[:, ::-1], axis=1).astype(np.float64)[:, None]
-    return X, d
-
-
-# --- family trees ------------------------------------------------------------
+ITERATIVE = False
+SETTINGS = ("held_out", "n_held_out")
 
 RELATIONS = (
     "father", "mother", "husband", "wife", "son", "daughter",
@@ -148,13 +141,50 @@ class FamilyTrees:
             raise KeyError(f"no question ({person}, {relation}): {person} has no {relation}") from None
 
 
-def held_out_masks(
-    n_questions: int, n_held_out: int, rngs: list[np.random.Generator], fixed: list[int] | None = None
-) -> np.ndarray:
-    """Training masks ``(S, n_questions)``: ``n_held_out`` questions held out per seed,
-    drawn from each seed's own generator unless ``fixed`` gives them."""
-    mask = np.ones((len(rngs), n_questions), bool)
-    for s, rng in enumerate(rngs):
-        out = fixed if fixed is not None else rng.choice(n_questions, n_held_out, replace=False)
-        mask[s, list(out)] = False
-    return mask
+def family_tree_net(
+    n_people: int = 24,
+    n_relations: int = 12,
+    person_code: int = 6,
+    relation_code: int = 6,
+    central: int = 12,
+    answer_code: int = 6,
+) -> Architecture:
+    """The five-layer net of Fig. 3: person 1 and the relationship, each coded by
+    its own group, meet in the central layer, which answers through a code of person 2."""
+    return Architecture(
+        groups=(
+            ("person1", n_people),
+            ("relation", n_relations),
+            ("person_code", person_code),
+            ("relation_code", relation_code),
+            ("central", central),
+            ("answer_code", answer_code),
+            ("person2", n_people),
+        ),
+        inputs=("person1", "relation"),
+        connections=(
+            ("person1", "person_code"),
+            ("relation", "relation_code"),
+            ("person_code", "central"),
+            ("relation_code", "central"),
+            ("central", "answer_code"),
+            ("answer_code", "person2"),
+        ),
+        outputs=(("person2", 0, n_people),),
+    )
+
+
+def build(settings: dict) -> Task:
+    """Every question of both trees; each seed holds ``n_held_out`` out (or the ``held_out`` ones)."""
+    ft = FamilyTrees()
+    person1, relation, person2 = ft.encode()
+    fixed = None
+    if settings["held_out"] is not None:
+        fixed = tuple(ft.question_index(person, rel) for person, rel in settings["held_out"])
+    inputs = {"person1": OneHot.of(person1), "relation": OneHot.of(relation)}
+    return Task(family_tree_net(), inputs, person2, ft.questions, HeldOut(settings["n_held_out"], fixed))
+
+
+def frame(settings: dict | None = None) -> pd.DataFrame:
+    """``person1,relation,person2``, one row per fact (112)."""
+    return pd.DataFrame(FamilyTrees().triples, columns=["person1", "relation", "person2"])

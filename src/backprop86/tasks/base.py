@@ -1,0 +1,42 @@
+"""What every task gives the training: a net, its inputs and targets, its cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..net import Architecture, OneHot
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Questions each seed holds out of training: ``fixed`` case indices, or
+    ``n`` drawn per seed from the seed's own generator."""
+
+    n: int
+    fixed: tuple[int, ...] | None = None
+
+
+@dataclass
+class Task:
+    """A net and what it trains on: ``inputs`` per input group, ``targets
+    (n_cases, n_out)`` for ``net.readout``, a label per case, and for tasks
+    that test generalisation, the questions held out."""
+
+    net: Architecture
+    inputs: dict[str, np.ndarray | OneHot]
+    targets: np.ndarray
+    case_labels: list
+    held_out: HeldOut | None = None
+
+
+def held_out_masks(n_cases: int, held_out: HeldOut | None, rngs: list[np.random.Generator]) -> np.ndarray:
+    """Training masks ``(S, n_cases)``, False where a seed holds a case out."""
+    mask = np.ones((len(rngs), n_cases), bool)
+    if held_out is None:
+        return mask
+    for s, rng in enumerate(rngs):
+        out = held_out.fixed if held_out.fixed is not None else rng.choice(n_cases, held_out.n, replace=False)
+        mask[s, list(out)] = False
+    return mask
