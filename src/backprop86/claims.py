@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .config import configurations, resolve
+from .config import configurations, defaults_of, resolve, schema
 from .experiments import Run
 from .summarise import wilson_interval
 from .tasks.family_trees import FamilyTrees
@@ -35,24 +35,8 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")
 SEED_RULES = ("median_sweeps", "lowest_final_error")
 FEATURES = ("nationality", "generation", "branch")
 
-# Defaults of the config's ``report:`` section; the shipped config sets every key.
-DEFAULTS = {
-    "paper": {"symmetry_sweeps": 1425, "family_trees_sweeps": 1500, "heldout_correct": [4, 3],
-              "symmetry_ratios": [1, 2, 4]},
-    "symmetry": {"configuration": "paper", "criterion": "within_0_2", "seed_rule": "median_sweeps"},
-    "local_minima": {"criterion": "within_0_2"},
-    "family_trees": {"main": "paper", "trained": "paper", "criterion": "rounded",
-                     "seed_rule": "median_sweeps", "question": ["Colin", "aunt"]},
-    "verdicts": {
-        "sweeps": {"reproduced_quantiles": [0.25, 0.75], "partly_quantiles": [0.05, 0.95]},
-        "share": {"reproduced": 0.75, "partly": 0.25},
-        "mirror_antisymmetry": 0.9,
-        "ratio_tolerance": 0.25,
-        "encoding_correlation": 0.7,
-        "heldout_at_least": 3,
-        "rare_failure_share": 0.05,
-    },
-}  # fmt: skip
+# The schema's defaults of the config's ``report:`` section; the shipped config sets every key.
+DEFAULTS = defaults_of(schema()["properties"]["report"])
 
 
 class ReportConfigError(ValueError):

@@ -152,6 +152,17 @@ def setting_defaults(task: str) -> dict:
     return {k: v["default"] for k, v in properties.items() if "default" in v and k not in others}
 
 
+def defaults_of(node: dict) -> dict:
+    """The ``default`` values a schema object declares for its properties, nested."""
+    out = {}
+    for key, prop in node.get("properties", {}).items():
+        if "default" in prop:
+            out[key] = prop["default"]
+        elif "properties" in prop:
+            out[key] = defaults_of(prop)
+    return out
+
+
 def default(config: dict, key: str):
     """A top-level setting of ``config``, or the schema's default for it."""
     return config.get(key, schema()["properties"][key].get("default"))
