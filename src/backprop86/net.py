@@ -202,18 +202,15 @@ class Architecture:
         ``(S, n_cases, n_out)`` (eq. 4, with any margin and held-out cases
         applied): ``dE/dw`` of every parameter, summed over the connections
         that share it."""
-        dE_dy: dict[str, np.ndarray] = {}  # eq. 4 enters wherever there are targets
-        if (
-            len(self.outputs) == 1
-            and self.outputs[0][2] - self.outputs[0][1] == self.sizes[self.outputs[0][0]]
-        ):
-            dE_dy[self.outputs[0][0]] = dE_dout  # one output group, every unit with targets
+        # eq. 4 enters wherever there are targets
+        (group, first, end), *more = self.outputs
+        if not more and end - first == self.sizes[group]:
+            dE_dy = {group: dE_dout}  # one output group, every unit with targets
         else:
-            at = 0
+            dE_dy, at = {}, 0
             for group, first, end in self.outputs:
-                dE_dy.setdefault(group, np.zeros_like(y[group]))[:, :, first:end] += dE_dout[
-                    :, :, at : at + end - first
-                ]
+                part = dE_dout[:, :, at : at + end - first]
+                dE_dy.setdefault(group, np.zeros_like(y[group]))[:, :, first:end] += part
                 at += end - first
         grads: Params = {}
         always_on = np.ones((dE_dout.shape[1], 1))  # the bias is a weight from a unit whose y is 1
