@@ -145,7 +145,7 @@ def claims_table(runs: dict[str, Run]) -> pd.DataFrame:
         "claim": "dE/dw of a shared weight is the sum of the layered net's dE/dw over its T copies, "
                  "found by keeping every unit's history and running the backward pass through the steps",
         "paper": "stated (Fig. 5 text)",
-        "measured": f"largest relative difference {soc:.2g} from the unrolled net's summed copies; "
+        "measured": f"largest relative difference {soc:.2g} from the sum over the copies in the untied unrolled net; "
                     f"{fd:.2g} from central finite differences (first 10 seeds)",
         "verdict": "holds" if soc < EXACT and fd < FINITE else "fails",
         "rule": f"holds if within {EXACT:g} of the summed copies and {FINITE:g} of finite differences",
