@@ -62,7 +62,7 @@ class LearningRule:
         e = y - (np.where(on, 1.0 - m, m) if self.margin_from_edge else d)
         if m > 0.0:
             sign, bound = np.where(on, 1.0, -1.0), np.where(on, 1.0 - m, -m)  # (n_cases, n_out)
-            np.copyto(e, 0.0, where=y * sign > bound)  # y > 1 - m if on, y < m if off
+            e *= (y * sign <= bound).astype(np.float64)  # 0 inside: y > 1 - m if on, y < m if off
         return e
 
 
