@@ -9,6 +9,7 @@ from conftest import ROOT, TINY
 
 from backprop86.claims import (
     COLUMNS,
+    GROUPING,
     VERDICTS,
     ReportConfigError,
     claims_table,
@@ -124,7 +125,7 @@ def test_claims_table_on_a_small_training():
     runs = {(e, c): train_seeds(resolve(config, e, c), range(config["experiments"][e]["seeds"]))
             for e in config["experiments"] for c in configurations(config, e)}  # fmt: skip
     table = claims_table(config, runs)
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == [*COLUMNS, *GROUPING]
     assert set(table.verdict) <= set(VERDICTS)
     ids = set(table.id)
     for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio", "symmetry_ratio_any_order",

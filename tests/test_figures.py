@@ -1,8 +1,12 @@
-"""Figs. 1-4 and the learning curves, drawn from small trained fixtures: what is
-drawn is checked against the saved nets that feed it."""
+"""Figs. 1-5 and the learning curves, drawn from small trained fixtures: what is
+drawn is checked against the saved nets that feed it, and every figure is drawn
+at the report's width with text readable on the page."""
+
+import json
 
 import numpy as np
 import pytest
+from matplotlib.text import Text
 
 from backprop86 import figures as F
 from backprop86.claims import encoding_strengths, person_features
@@ -21,6 +25,12 @@ FT = {"task": "family_trees", "seeds": 2, "init_range": 1.0,
       "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip
 
 
+FT_TARGET = {**FT, "margin_error": "from_target", "seeds": 2}
+SHIFT = {"task": "shift_register", "seeds": 3, "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0,
+         "margin": 0.0, "margin_error": "from_target", "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300,
+         "stop_at": "tight", "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A symmetry and a family-tree run, written and read back as the workflow does."""
@@ -28,6 +38,16 @@ def runs(tmp_path_factory):
     train_seeds(SYM, range(4)).write(out / "sym")
     train_seeds(FT, range(2)).write(out / "ft")
     return load_run(out / "sym"), load_run(out / "ft")
+
+
+def assert_readable(fig) -> None:
+    """Every piece of text on ``fig`` is at least 10 px high on the page (the figure's own dpi)."""
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip():
+            px = t.get_fontsize() * fig.dpi / 72
+            assert px >= 10, f"text {t.get_text()!r} is {px:.1f} px high"
+    width = fig.get_size_inches()[0] * fig.dpi
+    assert width <= 1100, f"figure is {width:.0f} px wide: wider than the report's column"
 
 
 def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
@@ -41,13 +61,58 @@ def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
         for j in range(2):
             assert arcs[(f"x{i + 1}", f"h{j + 1}")] == W1[i, j]
     assert arcs[("h1", "out")] == W2[0, 0] and arcs[("h2", "out")] == W2[1, 0]
-    assert facts["layout"]["units"]["out"][2] == sym.result.params["b:out"][s, 0]
-    # every weight and bias is written on the drawing, as the paper does
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    for w in [*W1.ravel(), *W2.ravel(), *sym.result.params["b:h1"][s]]:
-        assert f"{w:.1f}" in texts
+    units = facts["layout"]["units"]
+    assert units["out"][2] == sym.result.params["b:out"][s, 0]
+    assert [units[f"h{j + 1}"][2] for j in range(2)] == list(sym.result.params["b:h1"][s])
+    assert all(
+        units[f"x{i + 1}"][1] < units["h1"][1] < units["out"][1] for i in range(6)
+    )  # inputs at the bottom
+    # one label per arc, carrying that arc's weight, lying on that arc, drawn as such
+    drawn = {
+        (round(t.get_position()[0], 9), round(t.get_position()[1], 9)): t.get_text()
+        for t in fig.axes[0].texts
+    }
+    labels = facts["layout"]["labels"]
+    assert len(labels) == len(facts["layout"]["arcs"])
+    for (a, b, w), (x, y, _, lw) in zip(facts["layout"]["arcs"], labels):
+        assert lw == w
+        (x0, y0, _), (x1, y1, _) = units[a], units[b]
+        cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+        assert abs(cross) < 1e-9 and min(y0, y1) < y < max(y0, y1), f"label of {a}->{b} is off its arc"
+        assert drawn[(round(x, 9), round(y, 9))] == f"{w:.1f}"
+    # no two weight labels overlap, so none can be read as another arc's
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [
+        t.get_window_extent(renderer)
+        for t in fig.axes[0].texts
+        if t.get_text() in {f"{w:.1f}" for *_, w in labels}
+    ]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), "two weight labels overlap"
+    # biases inside their units; a legend for the sign colours
+    for w in sym.result.params["b:h1"][s]:
+        assert f"{w:.1f}" in drawn.values()
+    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {
+        "positive weight or bias",
+        "negative weight or bias",
+    }
+    assert_readable(fig)
     F.save(fig, facts, tmp_path / "fig1.png")
     assert (tmp_path / "fig1.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "fig1.json").is_file()
+    assert b"<svg" in (tmp_path / "fig1.svg").read_bytes()[:500]  # the full-resolution version
+
+
+def test_fig1_ratio_axis_has_plain_ticks(runs):
+    sym, _ = runs
+    solved = train_seeds({**SYM, "max_sweeps": 3000}, range(8))
+    fig, facts = F.fig1(solved, "within_0_2", "median_sweeps")
+    assert facts["solved_seeds"] > 0
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[2].get_yticklabels()]
+    assert {"1", "2", "4"} <= set(ticks)
+    assert all(t.replace(".", "").isdigit() for t in ticks), ticks  # no 2x10^0
 
 
 def test_fig2_draws_every_marriage_and_child_of_the_dataset():
@@ -88,16 +153,42 @@ def test_fig3_shows_the_net_s_activity_for_colin_has_aunt(runs):
     # the two outlined answers are the output cells of Margaret and Jennifer
     outlined = [p for p in fig.axes[0].patches if not p.get_fill()]
     assert len(outlined) == 2
+    # English in the top row, Italians below, every person named in both person groups
+    for group in ("person1", "person2"):
+        names = facts["names"][group]
+        assert [n for r, _, n in names if r == 0] == ft.names[:12]
+        assert [n for r, _, n in names if r == 1] == ft.names[12:]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert all(texts.count(n) == 2 for n in ft.names)
+    assert_readable(fig)
 
 
 def test_fig4_diagrams_are_the_saved_person_weights(runs):
     _, ft_run = runs
-    _, facts = F.fig4(ft_run, "rounded", "lowest_final_error")
+    fig, facts = F.fig4(ft_run, "rounded", "lowest_final_error")
     s = list(ft_run.seeds).index(facts["seed"])
-    np.testing.assert_array_equal(
-        np.array(facts["weights"]), ft_run.result.params["w:person1->person_code"][s]
-    )
+    W = ft_run.result.params["w:person1->person_code"][s]
+    np.testing.assert_array_equal(np.array(facts["weights"]), W)
     assert set(facts["median_abs_r"]) == {"nationality", "generation", "branch", "isomorphism"}
+    ft = FamilyTrees()
+    cells = facts["layout"]["cells"]
+    assert len(cells) == 6 * 24
+    for u in range(1, 7):
+        mine = [c for c in cells if c[0] == u]
+        assert [n for _, r, _, n, _ in mine if r == 0] == ft.names[:12]  # English on top, the paper's order
+        assert [n for _, r, _, n, _ in mine if r == 1] == ft.names[12:]
+        for _, _, col, n, w in mine:
+            assert col == ft.names.index(n) % 12 and w == W[ft.names.index(n), u - 1]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert all(texts.count(n) == 1 for n in ft.names)  # names labelled once
+    # each matched feature written on its unit, with that unit's correlation
+    feats = person_features().set_index("person").loc[ft.names]
+    for u, feature, r in facts["layout"]["units"]:
+        if feature:
+            assert r == pytest.approx(np.corrcoef(W[:, u - 1], feats[feature])[0, 1])
+            assert any(t.startswith(f"unit {u}: {feature}") and f"{r:+.2f}" in t for t in texts)
+    assert sum(f is not None for _, f, _ in facts["layout"]["units"]) == 3
+    assert_readable(fig)
 
 
 def test_encoding_strengths_find_planted_features_in_any_unit_order():
@@ -113,18 +204,47 @@ def test_encoding_strengths_find_planted_features_in_any_unit_order():
     assert (enc.loc[["nationality", "generation", "branch"], "abs_r"] > 0.99).all()
 
 
-def test_learning_curves_hold_every_seed_after_it_stops(runs, tmp_path):
+def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
     sym, ft_run = runs
     q = F.curve_quantiles(sym)
     err = sym.result.error
     last = err[np.arange(len(sym.seeds)), sym.result.sweeps_run]
     assert q["median"].iloc[-1] == pytest.approx(np.median(last))  # stopped seeds keep their final error
-    fig, facts = F.learning_curves(
-        {("symmetry", "paper"): sym, ("family_trees", "x"): ft_run}, {"symmetry": 1425}
-    )
-    assert len(fig.axes) == 2
-    assert facts["curves"]["paper_sweeps"] == {"symmetry": 1425}
-    assert any(list(line.get_xdata())[:1] == [1425] for line in fig.axes[0].lines)
+    ft_target = train_seeds(FT_TARGET, range(2))
+    curves = {("symmetry", "paper"): sym, ("symmetry", "again"): sym,
+              ("family_trees", "paper"): ft_target, ("family_trees", "edge"): ft_run}  # fmt: skip
+    fig, facts = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
+                                   {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
+    panels = facts["panels"]
+    assert [(p["experiment"], p["configuration"]) for p in panels] == list(curves)
+    drawn = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert len(drawn) == len(curves)
+    assert [p["paper"] for p in panels] == [True, False, True, False]
+    assert [ax.get_title(loc="left").startswith("\u2605") for ax in drawn] == [True, False, True, False]
+    for ax, p in zip(drawn, panels):  # the paper's sweep count drawn in every panel
+        paper = 1425 if p["experiment"] == "symmetry" else 1500
+        assert any(list(line.get_xdata())[:1] == [paper] for line in ax.lines)
+    # E from the target, recomputed from the saved weights, is the training E where
+    # the configuration trains on it, and says so where it does not
+    e = F.error_from_target(ft_target)
+    np.testing.assert_allclose(e, ft_target.summary().final_error, rtol=1e-12)
+    assert [p["error"] for p in panels] == ["from_target", "from_target", "from_target", "from_edge"]
+    edge = panels[3]
+    assert edge["final_from_target_median"] == pytest.approx(np.median(F.error_from_target(ft_run)))
+    assert edge["final_from_target_median"] != pytest.approx(edge["final_median"])
+    assert any("margin's edge" in t.get_text() for t in drawn[3].texts)
+    assert not any("margin's edge" in t.get_text() for t in drawn[2].texts)
+    assert_readable(fig)
+
+
+def test_fig5_is_drawn_for_the_page(tmp_path):
+    from backprop86.figures_iterative import fig5, save_fig5
+
+    run = train_seeds(SHIFT, range(3))
+    assert_readable(fig5(SHIFT, run))
+    save_fig5(tmp_path / "fig5.png", SHIFT, run)
+    facts = json.loads((tmp_path / "fig5.json").read_text())
+    assert facts["seeds"] == 3 and facts["width_px"] <= 1100 and (tmp_path / "fig5.svg").is_file()
 
 
 @pytest.mark.parametrize("suffix", ["png", "svg"])

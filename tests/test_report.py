@@ -1,9 +1,13 @@
-"""The report: renders from workflow outputs, embeds every figure and the claims
-table, has no broken image or link, and opens in a headless browser."""
+"""The report: renders from workflow outputs, embeds every figure at the size it
+is drawn (a click opens the full-resolution version) with a provenance line
+under it, groups the claims by claim, reads well in a headless browser at
+1366x768, and Snakemake's own report holds every figure and table."""
 
 import base64
 import copy
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,67 +16,187 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY, copy_project, snakemake
+from conftest import ROOT, TINY, copy_project, snakemake
 
 from backprop86 import figures as F
-from backprop86.claims import COLUMNS, report_settings
-from backprop86.report import render
+from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
+from backprop86.experiments import train_seeds
+from backprop86.figures_iterative import save_fig5
+from backprop86.report import FIGURES, build, render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Screenshots the browser tests leave behind for a reader to look at.
+ARTIFACTS = Path(os.environ.get("BACKPROP86_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]  # fmt: skip
+# Run in the page once it has loaded: what the browser drew, written into the DOM for --dump-dom.
+MEASURE = """<script>window.addEventListener("load", () => {
+  const box = el => el.getBoundingClientRect();
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({
+    viewport: [window.innerWidth, window.innerHeight], height: document.documentElement.scrollHeight,
+    figures: [...document.querySelectorAll("img.figure")].map(img => ({
+      alt: img.alt, shown: img.clientWidth, natural: img.naturalWidth, loaded: img.complete && img.naturalWidth > 0})),
+    full: [...document.querySelectorAll(".full")].map(d => ({id: d.id, shown: box(d).width,
+      img: d.querySelector("img").clientWidth, drawn: d.querySelector("img").naturalWidth})),
+  });
+  document.body.appendChild(out);
+});</script>"""
 
 
 class Links(HTMLParser):
-    """Collects ids, image sources, hrefs and table rows of an HTML page."""
+    """Collects ids, image sources, hrefs, claim rows and provenance lines of an HTML page."""
 
     def __init__(self):
         super().__init__()
-        self.ids, self.imgs, self.hrefs, self.rows = set(), [], [], 0
+        self.ids, self.imgs, self.hrefs, self.rows, self.groups = set(), [], [], 0, 0
+        self.provenance, self._in_prov = [], False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if "id" in a:
             self.ids.add(a["id"])
         if tag == "img":
-            self.imgs.append(a.get("src", ""))
+            self.imgs.append((a.get("class", ""), a.get("src", "")))
         if tag == "a":
             self.hrefs.append(a.get("href", ""))
         if tag == "tr" and a.get("id", "").startswith("claim-"):
             self.rows += 1
+        if tag == "tbody" and a.get("class") == "claim":
+            self.groups += 1
+        if tag == "p" and a.get("class") == "provenance":
+            self._in_prov = True
+            self.provenance.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._in_prov = False
+
+    def handle_data(self, data):
+        if self._in_prov:
+            self.provenance[-1] += data
+
+
+SYM = {"task": "symmetry", "hidden": 2, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+       "weight_decay": 0.0, "margin": 0.0, "margin_error": "from_target", "max_sweeps": 2000, "stop_at": "within_0_2",
+       "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
+FT = {"task": "family_trees", "init_range": 1.0, "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}],
+      "weight_decay": 0.0, "margin": 0.2, "margin_error": "from_edge", "max_sweeps": 40, "stop_at": None,
+      "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip
+SHIFT = {"task": "shift_register", "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0, "margin": 0.0,
+         "margin_error": "from_target",
+         "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300, "stop_at": "tight",
+         "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    """A report from small figures and two claims tables, as the workflow builds it."""
+def figure_files(tmp_path_factory):
+    """Every figure of the report drawn from small trained runs, as the workflow draws them."""
+    out = tmp_path_factory.mktemp("figures")
+    sym, ft, shift = train_seeds(SYM, range(6)), train_seeds(FT, range(2)), train_seeds(SHIFT, range(3))
+    F.save(*F.fig1(sym, "within_0_2", "median_sweeps"), out / "fig1.png")
+    F.save(*F.fig2(), out / "fig2.png")
+    F.save(*F.fig3(ft, "rounded", "median_sweeps", ("Colin", "aunt")), out / "fig3.png")
+    F.save(*F.fig4(ft, "rounded", "median_sweeps"), out / "fig4.png")
+    curves = {("symmetry", "paper"): sym, ("family_trees", "paper"): ft}
+    F.save(*F.learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
+    save_fig5(out / "fig5.png", SHIFT, shift)
+    return {name: out / f"{name}.png" for name in FIGURES}
+
+
+def claims_files(out: Path) -> list[Path]:
+    """Two claims tables: one claim with two readings and one with one; and a table
+    without grouping columns (as ``claims_iterative.csv`` is), one reading per claim."""
+    rows = [
+        {"id": "a_paper", "claim_id": "a", "reading": "", "verdict": "not reproduced"},
+        {"id": "a_other", "claim_id": "a", "reading": "other: init_range 1.0", "verdict": "reproduced"},
+        {"id": "b", "claim_id": "b", "reading": "", "verdict": "reproduced"},
+    ]
+    full = [{c: f"{c} of {r['id']}" for c in COLUMNS} | r for r in rows]
+    pd.DataFrame(full).to_csv(out / "claims.csv", index=False)
+    pd.DataFrame([{c: f"{c} it" for c in COLUMNS} | {"id": "it", "verdict": "holds"}]).to_csv(
+        out / "claims_iterative.csv", index=False
+    )
+    return [out / "claims.csv", out / "claims_iterative.csv"]
+
+
+PROVENANCE = {
+    name: {"rule": name, "script": f"workflow/scripts/{name}.py", "config": [f"report.{name}"],
+           "runs": [{"experiment": "backprop86-symmetry", "configuration": "paper", "run_id": f"run{k}"}]}
+    for k, name in enumerate(FIGURES)
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, figure_files):
+    """The report, as the workflow builds it."""
     out = tmp_path_factory.mktemp("report")
-    figs = {}
-    for name in ("fig2", "fig5"):
-        F.save(*F.fig2(), out / f"{name}.png")
-        figs[name] = out / f"{name}.png"
-    claims = []
-    for k, verdict in enumerate(["reproduced", "not reproduced"]):
-        rows = [{c: f"{c} {k}" for c in COLUMNS} | {"id": f"claim_{k}", "verdict": verdict}]
-        pd.DataFrame(rows).to_csv(out / f"claims{k}.csv", index=False)
-        claims.append(out / f"claims{k}.csv")
+    claims = claims_files(out)
     config = copy.deepcopy(TINY)
-    html = render(claims, figs, config, report_settings(config), "abc123", ["backprop86-symmetry"])
-    (out / "report.html").write_text(html)
-    return out / "report.html", html
+    report = build(claims, figure_files, config, report_settings(config), "abc123", ["backprop86-symmetry"],
+                   PROVENANCE, {"claims": claims[0], "claims_iterative": claims[1]})  # fmt: skip
+    (out / "report.html").write_text(report.page)
+    return out / "report.html", report
 
 
-def test_report_has_every_figure_claim_and_no_broken_link(rendered):
-    _, html = rendered
+def test_report_has_every_figure_claim_and_no_broken_link(rendered, figure_files):
+    _, report = rendered
+    html = report.page
     page = Links()
     page.feed(html)
-    assert page.rows == 2  # both claims tables, one row each
-    assert {"fig2", "fig5", "claims", "provenance"} <= page.ids
-    assert len(page.imgs) == 2
-    for src in page.imgs:
+    assert page.rows == 4 and page.groups == 3  # every reading a row, grouped in three claims
+    assert set(FIGURES) | {"claims", "provenance"} <= page.ids
+    shown = [src for cls, src in page.imgs if cls == "figure"]
+    full = [src for cls, src in page.imgs if cls != "figure"]
+    assert len(shown) == len(full) == len(FIGURES)
+    for src in shown:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG")
+    for src in full:
+        assert src.startswith("data:image/svg+xml;base64,")
+        assert b"<svg" in base64.b64decode(src.split(",", 1)[1])[:500]
     for href in page.hrefs:
         assert href.startswith("https://") or (href.startswith("#") and href[1:] in page.ids), href
-    assert "abc123" in html and "backprop86-symmetry" in html
+    for name in FIGURES:  # each figure opens its full-resolution version
+        assert f"#full-{name}" in page.hrefs
+        facts = json.loads(figure_files[name].with_suffix(".json").read_text())
+        assert f'width="{facts["width_px"]}"' in html
+    # a provenance line under every figure: rule, script, config section, MLflow run, commit
+    assert len(page.provenance) == len(FIGURES)
+    for line, (name, p) in zip(page.provenance, PROVENANCE.items()):
+        for piece in (
+            f"rule {name}",
+            p["script"],
+            p["config"][0],
+            "backprop86-symmetry",
+            p["runs"][0]["run_id"],
+            "abc123",
+        ):
+            assert piece in " ".join(line.split()), (name, piece, line)
     assert "The published family-tree recipe does not reproduce" not in html  # no such claim row here
+    # the captions quote the figures' facts
+    fig2 = json.loads(figure_files["fig2"].with_suffix(".json").read_text())
+    assert f"{fig2['people']} people" in report.captions["fig2"]
+    assert set(report.captions) == set(FIGURES)
+
+
+def test_tally_counts_claims_by_their_first_reading(rendered):
+    path, report = rendered
+    table = pd.concat([pd.read_csv(path.parent / f, dtype=str, keep_default_na=False)
+                       for f in ("claims.csv", "claims_iterative.csv")])  # fmt: skip
+    t = tally(table)
+    assert [c["claim_id"] for c in t["claims"]] == ["a", "b", "it"]
+    assert t["counts"] == {"reproduced": 1, "not reproduced": 1, "holds": 1}  # claims, not rows
+    assert t["readings"] == {"reproduced": 1}
+    text = " ".join(re.sub("<[^>]+>", "", report.summary).split())
+    assert "3 claims" in text and "1 reproduced, 1 not reproduced, 1 holds" in text
+    assert "under reading other: init_range 1.0" in report.page
+    # the claims table also stands as a page of its own, grouped the same way
+    page = Links()
+    page.feed(report.tables["claims"])
+    assert page.rows == 3 and page.groups == 2
+    assert list(pd.read_csv(path.parent / "claims.csv").columns) == [*COLUMNS, *GROUPING]
 
 
 def test_report_rejects_bad_inputs(tmp_path, rendered):
@@ -87,38 +211,99 @@ def test_report_rejects_bad_inputs(tmp_path, rendered):
         render([], {"fig1": bad}, config, report_settings(config), "c", [])
 
 
-def test_report_opens_in_headless_chromium(rendered):
+def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; CI must install it (apt-get install -y chromium)")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    path, _ = rendered
     with tempfile.TemporaryDirectory() as profile:
-        r = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args, url],
+                              capture_output=True, text=True, timeout=180)  # fmt: skip
+
+
+def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768) -> dict:
+    """What headless Chromium draws of ``page`` in a ``width`` x ``height`` window."""
+    probe = page.with_name(page.stem + ".measure.html")
+    probe.write_text(page.read_text().replace("</head>", MEASURE + "</head>", 1))
+    r = chromium(probe.as_uri() + fragment, f"--window-size={width},{height}", "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Uncaught" not in r.stderr
+    found = re.search(r'<pre id="measured">(.*?)</pre>', r.stdout, re.S)
+    assert found, "the page's load handler did not run"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def check_in_browser(page: Path, screenshot: Path, figures: int) -> dict:
+    """At 1366x768: every figure loaded and shown at no less than 80% of its drawn
+    width; a click on one opens its full-resolution version; a full-page screenshot."""
+    m = measure(page)
+    assert m["viewport"][0] == 1366 and m["viewport"][1] <= 768  # a 1366x768 window, less its frame
+    assert len(m["figures"]) == figures
+    for f in m["figures"]:
+        assert f["loaded"], f"{f['alt']} did not load"
+        assert f["shown"] >= 0.8 * f["natural"], f"{f['alt']} shown at {f['shown']} of its {f['natural']} px"
+    assert all(f["shown"] == 0 for f in m["full"])  # the full-resolution versions wait for a click
+    first = m["full"][0]["id"]
+    opened = {f["id"]: f for f in measure(page, "#" + first)["full"]}
+    assert opened[first]["shown"] >= 1300 and opened[first]["img"] >= 2 * m["figures"][0]["natural"] - 2
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    r = chromium(page.as_uri(), f"--window-size=1366,{m['height']}", f"--screenshot={screenshot}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    png = screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == 1366
+    assert int.from_bytes(png[20:24], "big") == m["height"]  # the whole page, top to bottom
+    return m
+
+
+def test_report_reads_well_in_headless_chromium(rendered):
+    path, _ = rendered
+    r = chromium(path.as_uri(), "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
     page = Links()
     page.feed(r.stdout)  # the DOM the browser built: every figure and claim row is there
-    assert page.rows == 2 and len(page.imgs) == 2
-    assert "Uncaught" not in r.stderr
+    assert page.rows == 4 and len(page.imgs) == 2 * len(FIGURES)
+    check_in_browser(path, ARTIFACTS / "report-fixture-1366x768.png", len(FIGURES))
+
+
+TINY_ITERATIVE = copy.deepcopy(TINY)
+TINY_ITERATIVE["experiments"]["shift_register"] = {
+    "task": "shift_register", "seeds": 4,
+    "settings": {"units": 3, "steps": 3, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+                 "max_sweeps": 300, "stop_at": "within_0_2", "criteria": {"rounded": 0.5, "within_0_2": 0.2}},
+}  # fmt: skip
 
 
 @pytest.mark.slow
 def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
-    project = copy_project(tmp_path / "tiny", TINY)
+    project = copy_project(tmp_path / "tiny", TINY_ITERATIVE)
     r = snakemake(project, "--cores", "2")
     assert r.returncode == 0, r.stderr[-3000:]
-    html = (project / "reports" / "backprop86.html").read_text()
+    path = project / "reports" / "backprop86.html"
+    html = path.read_text()
     page = Links()
     page.feed(html)
-    assert {"fig1", "fig2", "fig3", "fig4", "learning_curves"} <= page.ids
-    claims = pd.read_csv(project / "results" / "tables" / "claims.csv")
-    assert page.rows == len(claims)
+    assert set(FIGURES) <= page.ids
+    read = lambda name: pd.read_csv(project / "results" / "tables" / name, dtype=str, keep_default_na=False)  # noqa: E731
+    claims, iterative = read("claims.csv"), read("claims_iterative.csv")
+    assert page.rows == len(claims) + len(iterative)
+    assert page.groups == claims.claim_id.nunique() + len(iterative)
     assert "The published family-tree recipe does not reproduce" in html  # 30 sweeps learn nothing
+    logged = json.loads((project / "results" / "tracking" / "figures.json").read_text())
+    for line, name in zip(page.provenance, FIGURES):  # each figure's MLflow parent run, by id
+        assert all(run["run_id"] in line for run in logged[name]), name
+    check_in_browser(path, ARTIFACTS / "report-tiny-run-1366x768.png", len(FIGURES))
+
     r = snakemake(project, "--report", "report.html")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert Path(project / "report.html").stat().st_size > 10_000
+    report = (project / "report.html").read_text()
+    for name in FIGURES:
+        assert f'"{name}.png"' in report, f"{name} is not in Snakemake's report"
+    for table in ("claims", "claims_iterative", "configurations"):
+        assert f'"{table}.html"' in report, f"{table} is not in Snakemake's report"
+    for category in ("The paper's figures", "The claims", "The tables"):
+        assert category in report
+    assert "This run reproduces" in report  # the workflow description
+    fig2 = json.loads((project / "results" / "figures" / "fig2.json").read_text())
+    assert f"{fig2['triples']} facts" in report  # captions quote measured numbers
+    t = tally(pd.concat([claims, iterative]))
+    assert f"{len(t['claims'])} claims" in report

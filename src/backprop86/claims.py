@@ -8,10 +8,18 @@ Each claim becomes one row of ``results/tables/claims.csv`` with the columns
 ``measured``  what we measured over all seeds (median and quartiles, or a rate
               with its 95% Wilson interval), with the configuration it came from;
 ``verdict``   one of :data:`VERDICTS`, decided by a rule, never by hand;
-``rule``      the rule that decided the verdict, with its thresholds.
+``rule``      the rule that decided the verdict, with its thresholds;
+``claim_id``  the claim of the paper the row measures: several rows of one claim
+              are its readings (where the paper is ambiguous, or its recipe fails);
+``reading``   empty for the reading judged first (the paper's own recipe and the
+              main reading of the config's ``report:`` section), else what this
+              reading changes.
+
+:func:`tally` groups rows by claim and counts claims, each by its first reading.
 
 ``claims_iterative.csv`` (Fig. 5, :func:`backprop86.iterative.claims_table`)
-uses the same columns, so the report shows both tables alike.
+uses the same columns (a table without ``claim_id`` and ``reading`` has one
+reading per claim), so the report shows both tables alike.
 
 The measurements of the trained nets (the symmetry solution of Fig. 1, the
 person code of Fig. 4) live here too; the figures draw them.
@@ -31,6 +39,7 @@ from .summarise import wilson_interval
 from .tasks.family_trees import FamilyTrees
 
 COLUMNS = ["id", "claim", "paper", "measured", "verdict", "rule"]
+GROUPING = ["claim_id", "reading"]  # optional in a claims table: see :func:`with_grouping`
 VERDICTS = ("reproduced", "partly", "not reproduced", "not measured")
 SEED_RULES = ("median_sweeps", "lowest_final_error")
 FEATURES = ("nationality", "generation", "branch")
@@ -366,11 +375,51 @@ def claims_table(config: dict, runs: dict[tuple[str, str], Run]) -> pd.DataFrame
         rows += _symmetry_claims(rs, runs, share_rule)
     if rs["family_trees"] is not None:
         rows += _family_tree_claims(config, rs, runs, share_rule)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=[*COLUMNS, *GROUPING])
 
 
-def _row(*values) -> dict:
-    return dict(zip(COLUMNS, values))
+def _row(*values, claim_id: str | None = None, reading: str = "") -> dict:
+    row = dict(zip(COLUMNS, values))
+    return {**row, "claim_id": claim_id or row["id"], "reading": reading}
+
+
+def with_grouping(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the :data:`GROUPING` columns: a table without them has one
+    reading per claim (``claim_id`` = ``id``, ``reading`` empty)."""
+    table = table.copy()
+    if "claim_id" not in table:
+        table["claim_id"] = table["id"]
+    if "reading" not in table:
+        table["reading"] = ""
+    table["claim_id"] = table["claim_id"].where(table["claim_id"].astype(str).str.len() > 0, table["id"])
+    return table[[*COLUMNS, *GROUPING]]
+
+
+def tally(table: pd.DataFrame) -> dict:
+    """The claims of ``table`` grouped, in table order, and counted.
+
+    ``claims``: one entry per claim (``claim_id``) with its first reading (the
+    row whose ``reading`` is empty, else its first row) as ``main`` and the rest
+    as ``readings``. ``counts``: verdict -> number of claims with that verdict
+    on their first reading. ``readings``: verdict -> number of further readings.
+    """
+    table = with_grouping(table).fillna("")
+    claims = []
+    for claim_id, rows in table.groupby("claim_id", sort=False):
+        records = rows.to_dict("records")
+        first = next((r for r in records if not r["reading"]), records[0])
+        claims.append(
+            {"claim_id": claim_id, "main": first, "readings": [r for r in records if r is not first]}
+        )
+    counts: dict[str, int] = {}
+    further: dict[str, int] = {}
+    for c in claims:
+        counts[c["main"]["verdict"]] = counts.get(c["main"]["verdict"], 0) + 1
+        for r in c["readings"]:
+            further[r["verdict"]] = further.get(r["verdict"], 0) + 1
+    order = {v: k for k, v in enumerate(VERDICTS)}
+    sort = lambda d: dict(sorted(d.items(), key=lambda kv: order.get(kv[0], len(order))))  # noqa: E731
+    return {"claims": claims, "counts": sort(counts), "readings": sort(further)}
 
 
 def _symmetry_claims(rs: dict, runs: dict, share_rule: str) -> list[dict]:
@@ -378,8 +427,8 @@ def _symmetry_claims(rs: dict, runs: dict, share_rule: str) -> list[dict]:
     paper, v = rs["paper"], rs["verdicts"]
     rows = []
 
-    def add(*values):
-        rows.append(_row(*values))
+    def add(*values, **grouping):
+        rows.append(_row(*values, **grouping))
 
     # Symmetry: sweeps to learn, under each reading of "learned".
     sym = rs["symmetry"]
@@ -399,6 +448,10 @@ def _symmetry_claims(rs: dict, runs: dict, share_rule: str) -> list[dict]:
             f"{paper['symmetry_sweeps']:,} sweeps is at the {quantile_of(paper['symmetry_sweeps'], first):.0%} point of all seeds (never learned = slowest)",
             sweeps_verdict(paper["symmetry_sweeps"], first, v["sweeps"]),
             f"reproduced if the paper's count lies between the {lo_q:.0%} and {hi_q:.0%} points of sweeps to learn over all seeds, partly if between {plo:.0%} and {phi:.0%}",
+            claim_id="symmetry_sweeps",
+            reading=""
+            if crit == sym["criterion"]
+            else f"learned = every output within {tol:g} of its target ({crit})",
         )
 
     # Symmetry: the solution.
@@ -437,7 +490,8 @@ def _symmetry_claims(rs: dict, runs: dict, share_rule: str) -> list[dict]:
         f"a seed counts if each hidden unit's pair magnitudes, innermost first, are within {tol:.0%} of {paper_ratio}; {share_rule}")  # fmt: skip
     add("symmetry_ratio_any_order", f"the mirror pairs' weight magnitudes are in the ratio {paper_ratio} (in any order of the pairs)",
         paper_ratio + " (read without the order)", meas_any, rate_verdict(k_any, n_sol, v["share"]),
-        f"a seed counts if each hidden unit's pair magnitudes, sorted, are within {tol:.0%} of {paper_ratio}; {share_rule}")  # fmt: skip
+        f"a seed counts if each hidden unit's pair magnitudes, sorted, are within {tol:.0%} of {paper_ratio}; {share_rule}",
+        claim_id="symmetry_ratio", reading="the pairs taken in any order (the text does not say outward)")  # fmt: skip
     if n_sol:
         k = int(per_seed.apply(lambda g: bool((g.bias < 0).all() and (g.output_bias > 0).all())).sum())
         meas = (f"hidden biases {spread_text(sol.bias)}; output bias {spread_text(per_seed.output_bias.first())}; "
@@ -478,8 +532,8 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
     paper, v = rs["paper"], rs["verdicts"]
     rows = []
 
-    def add(*values):
-        rows.append(_row(*values))
+    def add(*values, **grouping):
+        rows.append(_row(*values, **grouping))
 
     # Family trees: learning the 100 training questions, and the held-out questions,
     # under the paper's recipe and each alternative reading.
@@ -496,6 +550,9 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
         )
         if c == ft["trained"]:
             role += "; the net of Figs. 3-4"
+        reading = "" if c == ft["main"] else f"{c}: {settings_diff(config, exp, c)}"
+        if reading and c == ft["trained"]:
+            reading += " (the net of Figs. 3 and 4)"
         first = r.result.sweeps_to[ft["criterion"]]
         k_in = len(learned_seeds(r, ft["criterion"], limit))
         k_all = len(learned_seeds(r, ft["criterion"]))
@@ -509,7 +566,7 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
             f"the net learns all training questions in {limit:,} sweeps (every output on the right side of 0.5), with {role}",
             f"learned in {limit:,} sweeps (two runs)",
             f"{c}: learned within {limit:,} sweeps in {rate_text(k_in, len(first))}; final E {spread_text(r.summary().final_error)}{tail}",
-            rate_verdict(k_in, len(first), v["share"]), share_rule)  # fmt: skip
+            rate_verdict(k_in, len(first), v["share"]), share_rule, claim_id="family_trees_learned", reading=reading)  # fmt: skip
         s = r.summary()
         total = int(s.heldout_total.max()) if len(s) else 0
         dist = ", ".join(
@@ -520,31 +577,38 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
             f"the trained net answers the held-out questions: {' and '.join(f'{j}/{total}' for j in paper['heldout_correct'])} in the paper's two runs, with {role}",
             " and ".join(f"{j}/{total}" for j in paper["heldout_correct"]),
             f"{c}: of {len(s)} seeds, {dist}; at least {at_least}/{total} in {rate_text(k, len(s))}",
-            rate_verdict(k, len(s), v["share"]), f"a seed counts with at least {at_least}/{total} right; {share_rule}")  # fmt: skip
+            rate_verdict(k, len(s), v["share"]), f"a seed counts with at least {at_least}/{total} right; {share_rule}",
+            claim_id="family_trees_heldout", reading=reading)  # fmt: skip
 
-    # Family trees: what the person-code units encode (Fig. 4).
-    r = runs[(exp, ft["trained"])]
-    idx = learned_seeds(r, ft["criterion"])
-    which = (
-        f"{ft['trained']}, the {len(idx)} seeds that learned"
-        if len(idx)
-        else f"{ft['trained']}, all {len(r.seeds)} seeds (none learned)"
-    )
-    enc = encoding_strengths(r, idx if len(idx) else None)
+    # Family trees: what the person-code units encode (Fig. 4), judged on the published
+    # recipe first, then on the net Figs. 3 and 4 draw.
     thr = v["encoding_correlation"]
-    for feature, what in (("nationality", "English from Italian (the paper's unit 1)"),
-                          ("generation", "the generation (unit 2)"), ("branch", "the branch of the family (unit 6)"),
-                          ("isomorphism", "the same code for an English person and their Italian counterpart in the units "
-                                          "that do not encode nationality: the net uses the isomorphism")):  # fmt: skip
-        x = enc[enc.feature == feature].abs_r.to_numpy()
-        k = int((x >= thr).sum())
-        measure = (
-            "best-matched unit's |r| with the feature"
-            if feature != "isomorphism"
-            else "mean r, English vs Italian weights"
+    for c in dict.fromkeys([ft["main"], ft["trained"]]):
+        r = runs[(exp, c)]
+        idx = learned_seeds(r, ft["criterion"])
+        which = (
+            f"{c}, the {len(idx)} seeds that learned"
+            if len(idx)
+            else f"{c}, all {len(r.seeds)} seeds (none learned)"
         )
-        add(f"person_code_{feature}", f"a person-code unit encodes {what}", "shown (Fig. 4)",
-            f"{which}: {measure} {spread_text(x)}; at least {thr:g} in {rate_text(k, len(x))}",
-            rate_verdict(k, len(x), v["share"]),
-            f"a seed counts if the value is at least {thr:g} (units matched to features by the best total |r|); {share_rule}")  # fmt: skip
+        enc = encoding_strengths(r, idx if len(idx) else None)
+        reading = "" if c == ft["main"] else f"{c}: {settings_diff(config, exp, c)}"
+        if reading and c == ft["trained"]:
+            reading += " (the net of Figs. 3 and 4)"
+        for feature, what in (("nationality", "English from Italian (the paper's unit 1)"),
+                              ("generation", "the generation (unit 2)"), ("branch", "the branch of the family (unit 6)"),
+                              ("isomorphism", "the same code for an English person and their Italian counterpart in the units "
+                                              "that do not encode nationality: the net uses the isomorphism")):  # fmt: skip
+            x = enc[enc.feature == feature].abs_r.to_numpy()
+            k = int((x >= thr).sum())
+            measure = (
+                "best-matched unit's |r| with the feature"
+                if feature != "isomorphism"
+                else "mean r, English vs Italian weights"
+            )
+            add(f"person_code_{feature}" + ("" if c == ft["main"] else f"_{c}"), f"a person-code unit encodes {what}", "shown (Fig. 4)",
+                f"{which}: {measure} {spread_text(x)}; at least {thr:g} in {rate_text(k, len(x))}",
+                rate_verdict(k, len(x), v["share"]),
+                f"a seed counts if the value is at least {thr:g} (units matched to features by the best total |r|); {share_rule}",
+                claim_id=f"person_code_{feature}", reading=reading)  # fmt: skip
     return rows

@@ -21,17 +21,17 @@ from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 
 from .claims_iterative import strictest  # noqa: E402
 from .experiments import Run  # noqa: E402
+from .figures import LINE_COLOURS, WIDTH, save  # noqa: E402  (the project's style, sizes and byte-stable saving)
 from .iterative import INPUT, RECURRENT, IterativeNet  # noqa: E402
 from .net import weight_key  # noqa: E402
 from .tasks import build_task, task_module  # noqa: E402
 
 UNIT = dict(s=420, c="white", edgecolors="black", linewidths=1.2, zorder=3)
-SAVE = dict(dpi=150, metadata={"Software": None})  # no version string: the same figure gives the same bytes
 
 
 def weight_styles(net: IterativeNet) -> dict[tuple[str, int, int], tuple[str, tuple]]:
     """``(shared key, i, j) -> (label, colour)`` for every connection of ``net``."""
-    colours = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
+    colours = LINE_COLOURS  # the project's colour-blind-safe palette
     styles = {}
     for k, (kind, i, _, j, label) in enumerate(net.connections()):
         styles[(INPUT if kind == "input" else RECURRENT, i, j)] = (label, colours[k % len(colours)])
@@ -100,7 +100,7 @@ def draw_unrolled(ax, net: IterativeNet) -> None:
                                                             shrinkA=9, shrinkB=9))  # fmt: skip
                 f = 0.3 + 0.4 * (i + 0.5) / sizes[src]  # spread labels of lines that cross
                 at = a[i] + f * (b[j] - a[i])
-                ax.text(*at, label, color=colour, fontsize=6.5, ha="center", va="center",
+                ax.text(*at, label, color=colour, fontsize=8, ha="center", va="center",
                         bbox=dict(boxstyle="round,pad=0.05", fc="white", ec="none", alpha=0.8))  # fmt: skip
     for g, _ in arch.groups:
         xy = where[g]
@@ -144,11 +144,11 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
         ax = fig.add_subplot(grid[c // cols, c % cols])
         ax.imshow(states[c].T, cmap="Greys", vmin=0.0, vmax=1.0, aspect="equal")
         ax.set_xticks(range(states.shape[1]))
-        ax.set_xticklabels([str(t) for t in range(states.shape[1])], fontsize=6)
+        ax.set_xticklabels([str(t) for t in range(states.shape[1])], fontsize=8)
         ax.set_yticks(range(states.shape[2]))
-        ax.set_yticklabels([str(u + 1) for u in range(states.shape[2])], fontsize=6)
+        ax.set_yticklabels([str(u + 1) for u in range(states.shape[2])], fontsize=8)
         ax.tick_params(length=0)
-        ax.set_title(f"start {labels[c]}", fontsize=7, pad=2)
+        ax.set_title(f"start {labels[c]}", fontsize=8, pad=2, loc="center")
     learned = run.result.sweeps_to[criterion][s]
     fig.text(spec.get_position(fig).x0 + spec.get_position(fig).width / 2, 0.93,
              f"(c) trained shift register, seed {run.seeds[s]} ({learned} sweeps):\n"
@@ -160,7 +160,7 @@ def fig5(settings: dict, run: Run) -> Figure:
     """Fig. 5 from the shift-register configuration ``settings`` and its trained ``run``;
     panel (c) shows the lowest seed that met the strictest criterion."""
     net = task_module(settings["task"]).cases(settings)[0]
-    fig = plt.figure(figsize=(13, 4.6))
+    fig = plt.figure(figsize=(WIDTH, 4.9))
     spec = fig.add_gridspec(
         1, 3, width_ratios=[1.0, 1.25, 1.35], left=0.01, right=0.99, bottom=0.05, top=0.86
     )
@@ -170,7 +170,20 @@ def fig5(settings: dict, run: Run) -> Figure:
     return fig
 
 
+def fig5_facts(settings: dict, run: Run) -> dict:
+    """The numbers Fig. 5's caption quotes: how many seeds learned, how fast, which is drawn."""
+    criterion = strictest(settings)
+    first = run.result.sweeps_to[criterion]
+    s = example_seed(run, criterion)
+    learned = first[first >= 0]
+    return {
+        "criterion": criterion, "seeds": len(run.seeds), "learned": int(len(learned)),
+        "median_sweeps": float(np.median(learned)) if len(learned) else None,
+        "steps": int(settings["steps"]), "seed": int(run.seeds[s]),
+        "example": f"seed {run.seeds[s]}'s units at every step for every starting pattern",
+    }  # fmt: skip
+
+
 def save_fig5(path, settings: dict, run: Run) -> None:
-    fig = fig5(settings, run)
-    fig.savefig(path, **SAVE)
-    plt.close(fig)
+    """Fig. 5 as PNG at the report's width, its full-resolution SVG and facts JSON beside it."""
+    save(fig5(settings, run), fig5_facts(settings, run), path)

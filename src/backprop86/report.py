@@ -2,24 +2,32 @@
 
 Nothing in it is typed in: the claims come from ``claims.csv`` (and, when the
 config has iterative nets, ``claims_iterative.csv``), every figure is embedded
-as base64 from the PNG the workflow drew, and every number in a caption comes
-from the facts JSON written beside that figure.
+from the PNG the workflow drew at the size the page shows it (a click opens the
+full-resolution SVG drawn beside it), and every number in a caption comes from
+the facts JSON written beside that figure. Under each figure a provenance line
+names the rule, script, config sections, MLflow runs and commit that made it.
+
+The same captions and tables go to Snakemake's own report (``snakemake
+--report``): :func:`build` returns them as separate HTML fragments and pages.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 import yaml
 
-from .claims import COLUMNS, settings_diff
+from .claims import COLUMNS, settings_diff, tally, with_grouping
 from .config import resolve
 
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "learning_curves", "fig5")
+TITLES = {"fig1": "Fig. 1", "fig2": "Fig. 2", "fig3": "Fig. 3", "fig4": "Fig. 4",
+          "learning_curves": "Learning curves", "fig5": "Fig. 5"}  # fmt: skip
 REFERENCE = (
     'D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning representations by '
     'back-propagating errors", Nature 323, 533-536 (1986)'
@@ -30,54 +38,52 @@ DOI = "https://doi.org/10.1038/323533a0"
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("backprop86", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,  # a caption naming a missing fact fails, never renders blank
         keep_trailing_newline=True,
     )
 
 
 def read_claims(path: Path) -> pd.DataFrame:
-    """A claims table, checked for the columns of :mod:`backprop86.claims`."""
+    """A claims table, checked for the columns of :mod:`backprop86.claims`, with
+    its grouping columns (one reading per claim where it has none)."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(
             f"claims table {path} lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
         )
-    return table[COLUMNS]
+    return with_grouping(table)
+
+
+def data_uri(path: Path, kind: str) -> str:
+    """``path`` as a data URI, checked to be a ``kind`` (png or svg) file."""
+    data = Path(path).read_bytes()
+    if kind == "png" and not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"figure {path} is not a PNG file")
+    if kind == "svg" and b"<svg" not in data[:2000]:
+        raise ValueError(f"figure {path} is not an SVG file")
+    mime = {"png": "image/png", "svg": "image/svg+xml"}[kind]
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def embed_png(path: Path) -> str:
-    data = Path(path).read_bytes()
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise ValueError(f"figure {path} is not a PNG file")
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return data_uri(path, "png")
 
 
-def render(
-    claims: list[Path],
-    figures: dict[str, Path],
-    config: dict,
-    settings: dict,
-    commit: str,
-    experiments: list[str],
-) -> str:
-    """The report's HTML. ``claims``: claims CSVs in display order; ``figures``:
-    figure name (one of :data:`FIGURES`) -> PNG, with its facts JSON beside it
-    where there is one; ``settings``: the report settings
-    (:func:`backprop86.claims.report_settings`)."""
-    unknown = sorted(set(figures) - set(FIGURES))
-    if unknown:
-        raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(FIGURES)}")
-    tables = [read_claims(p) for p in claims]
-    rows = pd.concat(tables, ignore_index=True).to_dict("records") if tables else []
-    figs = {}
-    for name, png in figures.items():
-        facts_path = Path(png).with_suffix(".json")
-        figs[name] = {
-            "src": embed_png(png),
-            "facts": json.loads(facts_path.read_text()) if facts_path.is_file() else {},
-        }
+@dataclass
+class Report:
+    """What :func:`build` renders: the page, each figure's caption and the tables
+    as pages of their own (for Snakemake's report)."""
+
+    page: str
+    captions: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)
+    summary: str = ""  # the claims counted, one paragraph of HTML
+
+
+def readings_of(config: dict, settings: dict) -> dict:
+    """The readings the captions and the readings section name."""
     sym, ft = settings["symmetry"], settings["family_trees"]
     readings = {}
     if sym is not None:
@@ -91,8 +97,81 @@ def render(
             alternatives={c: settings_diff(config, ft["experiment"], c)
                           for c in config["experiments"][ft["experiment"]].get("variants", {})},
         )  # fmt: skip
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in dict.fromkeys(r["verdict"] for r in rows)}
-    return environment().get_template("report.html.j2").render(
-        reference=REFERENCE, doi=DOI, claims=rows, by_id={r['id']: r for r in rows}, readings=readings, verdict_counts=counts, figures=figs, settings=settings,
+    return readings
+
+
+def build(
+    claims: list[Path],
+    figures: dict[str, Path],
+    config: dict,
+    settings: dict,
+    commit: str,
+    experiments: list[str],
+    provenance: dict | None = None,
+    tables: dict[str, Path] | None = None,
+) -> Report:
+    """The report. ``claims``: claims CSVs in display order; ``figures``: figure
+    name (one of :data:`FIGURES`) -> PNG, with its facts JSON and full-resolution
+    SVG beside it; ``settings``: the report settings
+    (:func:`backprop86.claims.report_settings`); ``provenance``: figure name ->
+    ``{"rule", "script", "config": [sections], "runs": [{"experiment",
+    "configuration", "run_id"}]}``; ``tables``: name -> CSV, each also rendered
+    as a page of its own."""
+    unknown = sorted(set(figures) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(FIGURES)}")
+    provenance = provenance or {}
+    frames = [read_claims(p) for p in claims]
+    table = pd.concat(frames, ignore_index=True) if frames else with_grouping(pd.DataFrame(columns=COLUMNS))
+    rows = table.to_dict("records")
+    grouped = tally(table)
+    figs = {}
+    for name, png in figures.items():
+        png = Path(png)
+        facts_path, svg = png.with_suffix(".json"), png.with_suffix(".svg")
+        facts = json.loads(facts_path.read_text()) if facts_path.is_file() else {}
+        figs[name] = {
+            "src": data_uri(png, "png"),
+            "full": data_uri(svg, "svg") if svg.is_file() else None,
+            "facts": facts,
+            "width": facts.get("width_px"),
+            "height": facts.get("height_px"),
+            "title": TITLES[name],
+            "provenance": provenance.get(name),
+        }
+    readings = readings_of(config, settings)
+    env = environment()
+    captions_module = env.get_template("captions.html.j2").make_module(
+        {"readings": readings, "settings": settings}
+    )
+    captions = {name: str(getattr(captions_module, name)(f["facts"])).strip() for name, f in figs.items()}
+    page = env.get_template("report.html.j2").render(
+        reference=REFERENCE, doi=DOI, claims=rows, grouped=grouped, by_id={r["id"]: r for r in rows},
+        readings=readings, figures=figs, captions=captions, settings=settings,
         config_yaml=yaml.safe_dump(config, sort_keys=False), commit=commit, experiments=experiments,
     )  # fmt: skip
+    pages = {}
+    for name, path in (tables or {}).items():
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        is_claims = all(c in frame.columns for c in COLUMNS)
+        pages[name] = env.get_template("table.html.j2").render(
+            title=Path(path).name, grouped=tally(with_grouping(frame)) if is_claims else None,
+            frame=frame if not is_claims else None, commit=commit,
+        )  # fmt: skip
+    summary = env.from_string(
+        '{% from "claims_table.html.j2" import tally_text %}<p>{{ tally_text(grouped) }}</p>'
+    )
+    return Report(page=page, captions=captions, tables=pages, summary=summary.render(grouped=grouped).strip())
+
+
+def render(
+    claims: list[Path],
+    figures: dict[str, Path],
+    config: dict,
+    settings: dict,
+    commit: str,
+    experiments: list[str],
+    provenance: dict | None = None,
+) -> str:
+    """The report's HTML page (see :func:`build`)."""
+    return build(claims, figures, config, settings, commit, experiments, provenance).page

@@ -386,8 +386,8 @@ def log_configuration(
     return counts
 
 
-def log_figures(experiment: str, configuration: str, settings: dict, figures: list[Path]) -> None:
-    """Attach figures to the parent run of a configuration."""
+def log_figures(experiment: str, configuration: str, settings: dict, figures: list[Path]) -> str:
+    """Attach figures to the parent run of a configuration; returns that run's id."""
     tracker = Tracker()
     exp_id = tracker.experiment_id(experiment_name(experiment))
     h = config_hash(settings)
@@ -396,3 +396,4 @@ def log_figures(experiment: str, configuration: str, settings: dict, figures: li
         raise TrackingError(f"no MLflow run of {experiment}/{configuration} ({h}) to attach figures to")
     for fig in figures:
         tracker.write("log_artifact", parents[0].info.run_id, str(fig), "figures")
+    return parents[0].info.run_id

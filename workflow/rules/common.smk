@@ -65,3 +65,24 @@ def settings_of(wildcards):
 
 def tracking_markers():
     return [f"results/tracking/{e}/{c}.json" for e, c in all_configurations()]
+
+
+def config_section(experiment, configuration):
+    """Where a configuration's settings live in config/config.yaml."""
+    if configuration == "paper":
+        return f"experiments.{experiment}.settings"
+    return f"experiments.{experiment}.variants.{configuration}"
+
+
+def figure_outputs(name, labels):
+    """A figure's PNG (in Snakemake's report), its full-resolution SVG and its facts."""
+    return dict(
+        png=report(
+            f"results/figures/{name}.png",
+            caption=f"../report/{name}.rst",
+            category="The paper's figures",
+            labels=labels,
+        ),
+        svg=f"results/figures/{name}.svg",
+        facts=f"results/figures/{name}.json",
+    )

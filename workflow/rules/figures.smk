@@ -1,5 +1,7 @@
-# Figs. 1-4 and the learning curves, drawn from result files (never retraining),
-# and attached to the MLflow parent runs of the configurations they show.
+# Figs. 1-5 and the learning curves, drawn from result files (never retraining),
+# and attached to the MLflow parent runs of the configurations they show. Each
+# figure is a PNG at the report's width, a full-resolution SVG and a facts JSON
+# (the numbers its caption quotes).
 from backprop86.claims import ReportConfigError, report_settings
 from backprop86.config import resolve
 
@@ -15,25 +17,59 @@ LAYERED = [
     for e, c in all_configurations()
     if config["experiments"][e]["task"] in ("symmetry", "family_trees")
 ]
+
+
 # The configurations each figure shows (only those the config has experiments for):
-# its figures go to their MLflow parent runs.
+# its figures go to their MLflow parent runs. FIGURE_CONFIG: the config sections
+# each figure is drawn from, for the provenance line under it in the report.
 FIGURE_RUNS = {}
+FIGURE_CONFIG = {}
 if SYM is not None:
     FIGURE_RUNS["fig1"] = [(SYM["experiment"], SYM["configuration"])]
+    FIGURE_CONFIG["fig1"] = [
+        config_section(SYM["experiment"], SYM["configuration"]),
+        "report.symmetry",
+    ]
 if FT is not None:
     FIGURE_RUNS["fig2"] = [(FT["experiment"], FT["main"])]
-    FIGURE_RUNS["fig3"] = [(FT["experiment"], FT["trained"])]
-    FIGURE_RUNS["fig4"] = [(FT["experiment"], FT["trained"])]
+    FIGURE_CONFIG["fig2"] = [f"experiments.{FT['experiment']}.task"]
+    for name in ("fig3", "fig4"):
+        FIGURE_RUNS[name] = [(FT["experiment"], FT["trained"])]
+        FIGURE_CONFIG[name] = [
+            config_section(FT["experiment"], FT["trained"]),
+            "report.family_trees",
+        ]
 if LAYERED:
     FIGURE_RUNS["learning_curves"] = LAYERED
+    FIGURE_CONFIG["learning_curves"] = [
+        f"experiments.{e}" for e in dict.fromkeys(e for e, _ in LAYERED)
+    ] + ["report.paper"]
 SHIFT = [e for e, x in config["experiments"].items() if x["task"] == "shift_register"]
 if SHIFT:
     FIGURE_RUNS["fig5"] = [(SHIFT[0], "paper")]
+    FIGURE_CONFIG["fig5"] = [config_section(SHIFT[0], "paper")]
 PAPER_SWEEPS = {}
+PAPER_CONFIGURATION = {}
 if SYM is not None:
     PAPER_SWEEPS[SYM["experiment"]] = REPORT["paper"]["symmetry_sweeps"]
+    PAPER_CONFIGURATION[SYM["experiment"]] = "paper"
 if FT is not None:
     PAPER_SWEEPS[FT["experiment"]] = REPORT["paper"]["family_trees_sweeps"]
+    PAPER_CONFIGURATION[FT["experiment"]] = FT["main"]
+FIGURE_LABELS = {
+    "fig1": {"figure": "Fig. 1", "shows": "the trained symmetry net"},
+    "fig2": {"figure": "Fig. 2", "shows": "the two family trees"},
+    "fig3": {"figure": "Fig. 3", "shows": "every unit's activity for one question"},
+    "fig4": {"figure": "Fig. 4", "shows": "the person code"},
+    "learning_curves": {
+        "figure": "learning curves",
+        "shows": "E per sweep, every configuration",
+    },
+    "fig5": {
+        "figure": "Fig. 5",
+        "shows": "an iterative net and its layered equivalent",
+    },
+}
 
 
 # Drawing and logging figures is light: it runs where snakemake runs, never on a cluster node.
@@ -42,6 +78,7 @@ localrules:
     fig2,
     fig3,
     fig4,
+    fig5,
     learning_curves,
     log_figures,
 
@@ -50,12 +87,7 @@ rule fig1:
     input:
         lambda w: run_dir(SYM["experiment"], SYM["configuration"]),
     output:
-        png=report(
-            "results/figures/fig1.png",
-            caption="../report/fig1.rst",
-            category="Figures",
-        ),
-        facts="results/figures/fig1.json",
+        **figure_outputs("fig1", FIGURE_LABELS["fig1"]),
     log:
         "logs/figures/fig1.log",
     conda:
@@ -71,12 +103,7 @@ rule fig2:
     input:
         "results/data/family_trees.csv",
     output:
-        png=report(
-            "results/figures/fig2.png",
-            caption="../report/fig2.rst",
-            category="Figures",
-        ),
-        facts="results/figures/fig2.json",
+        **figure_outputs("fig2", FIGURE_LABELS["fig2"]),
     log:
         "logs/figures/fig2.log",
     conda:
@@ -89,12 +116,7 @@ rule fig3:
     input:
         lambda w: run_dir(FT["experiment"], FT["trained"]),
     output:
-        png=report(
-            "results/figures/fig3.png",
-            caption="../report/fig3.rst",
-            category="Figures",
-        ),
-        facts="results/figures/fig3.json",
+        **figure_outputs("fig3", FIGURE_LABELS["fig3"]),
     log:
         "logs/figures/fig3.log",
     conda:
@@ -111,12 +133,7 @@ rule fig4:
     input:
         lambda w: run_dir(FT["experiment"], FT["trained"]),
     output:
-        png=report(
-            "results/figures/fig4.png",
-            caption="../report/fig4.rst",
-            category="Figures",
-        ),
-        facts="results/figures/fig4.json",
+        **figure_outputs("fig4", FIGURE_LABELS["fig4"]),
     log:
         "logs/figures/fig4.log",
     conda:
@@ -132,12 +149,7 @@ rule learning_curves:
     input:
         [run_dir(e, c) for e, c in LAYERED],
     output:
-        png=report(
-            "results/figures/learning_curves.png",
-            caption="../report/learning_curves.rst",
-            category="Figures",
-        ),
-        facts="results/figures/learning_curves.json",
+        **figure_outputs("learning_curves", FIGURE_LABELS["learning_curves"]),
     log:
         "logs/figures/learning_curves.log",
     conda:
@@ -145,14 +157,32 @@ rule learning_curves:
     params:
         pairs=LAYERED,
         paper_sweeps=PAPER_SWEEPS,
+        paper=PAPER_CONFIGURATION,
     script:
         "../scripts/learning_curves.py"
 
 
+rule fig5:
+    input:
+        lambda w: run_dir(FIRST_OF_TASK["shift_register"], "paper"),
+    output:
+        **figure_outputs("fig5", FIGURE_LABELS["fig5"]),
+    log:
+        "logs/figures/fig5.log",
+    conda:
+        "../envs/backprop86.yaml"
+    params:
+        settings=lambda w: resolve(config, FIRST_OF_TASK["shift_register"]),
+    script:
+        "../scripts/fig5.py"
+
+
+# Writes each figure's MLflow parent runs (experiment, configuration, run id) to
+# results/tracking/figures.json: the report's provenance lines read them there.
 rule log_figures:
     input:
         figures=[f"results/figures/{name}.png" for name in FIGURE_RUNS],
-        facts=[f"results/figures/{name}.json" for name in FIGURE_RUNS if name != "fig5"],
+        facts=[f"results/figures/{name}.json" for name in FIGURE_RUNS],
         logged=sorted(
             {
                 f"results/tracking/{e}/{c}.json"

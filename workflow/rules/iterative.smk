@@ -1,6 +1,6 @@
 # Fig. 5: the synchronous iterative nets. Their experiments train through the
-# ordinary rules (data.smk, train.smk); here are the figure and the claims
-# table, made only when the config has iterative experiments.
+# ordinary rules (data.smk, train.smk); here is the claims table (Fig. 5 is
+# drawn in figures.smk), made only when the config has iterative experiments.
 from backprop86.tasks import ITERATIVE_TASKS
 
 ITERATIVE = [
@@ -14,23 +14,7 @@ ITERATIVE_TARGETS += ["results/tables/claims_iterative.csv"] if ITERATIVE else [
 
 
 localrules:
-    fig5,
     claims_iterative,
-
-
-rule fig5:
-    input:
-        lambda w: run_dir(FIRST_OF_TASK["shift_register"], "paper"),
-    output:
-        "results/figures/fig5.png",
-    log:
-        "logs/figures/fig5.log",
-    conda:
-        "../envs/backprop86.yaml"
-    params:
-        settings=lambda w: resolve(config, FIRST_OF_TASK["shift_register"]),
-    script:
-        "../scripts/fig5.py"
 
 
 rule claims_iterative:

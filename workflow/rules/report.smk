@@ -1,5 +1,7 @@
 # The claims table and the report: the workflow's last rule renders one
-# self-contained HTML file from the tables and figures above.
+# self-contained HTML file from the tables and figures above, and, for
+# Snakemake's own report (snakemake --report), each figure's caption and each
+# table as a page of its own.
 from backprop86.tracking import experiment_name
 
 ITERATIVE_TASKS_ = ("shift_register", "sequence_completion")
@@ -7,6 +9,26 @@ HAS_ITERATIVE = any(
     x["task"] in ITERATIVE_TASKS_ for x in config["experiments"].values()
 )
 REPORT_FIGURES = {n: f"results/figures/{n}.png" for n in FIGURE_RUNS}
+REPORT_TABLES = {
+    "claims": "results/tables/claims.csv",
+    **(
+        {"claims_iterative": "results/tables/claims_iterative.csv"}
+        if HAS_ITERATIVE
+        else {}
+    ),
+    "configurations": "results/tables/configurations.csv",
+}
+TABLE_LABELS = {
+    "claims": {"table": "claims.csv", "shows": "every claim of Figs. 1-4, by reading"},
+    "claims_iterative": {
+        "table": "claims_iterative.csv",
+        "shows": "the claims of Fig. 5",
+    },
+    "configurations": {
+        "table": "configurations.csv",
+        "shows": "one row per configuration",
+    },
+}
 REPORT_TARGETS = ["reports/backprop86.html"]
 
 
@@ -19,11 +41,7 @@ rule claims:
     input:
         [run_dir(e, c) for e, c in LAYERED],
     output:
-        report(
-            "results/tables/claims.csv",
-            caption="../report/claims.rst",
-            category="Claims",
-        ),
+        "results/tables/claims.csv",
     log:
         "logs/tables/claims.log",
     conda:
@@ -40,10 +58,28 @@ rule report:
         claims=["results/tables/claims.csv"]
         + (["results/tables/claims_iterative.csv"] if HAS_ITERATIVE else []),
         figures=list(REPORT_FIGURES.values()),
-        facts=[f"results/figures/{n}.json" for n in FIGURE_RUNS if n != "fig5"],
+        full=[f"results/figures/{n}.svg" for n in FIGURE_RUNS],
+        facts=[f"results/figures/{n}.json" for n in FIGURE_RUNS],
         logged="results/tracking/figures.json",
+        tables=list(REPORT_TABLES.values()),
     output:
-        "reports/backprop86.html",
+        page=report(
+            "reports/backprop86.html",
+            caption="../report/page.rst",
+            category="The report",
+            labels={"file": "backprop86.html", "shows": "claims, figures, provenance"},
+        ),
+        captions=[f"results/report/captions/{n}.html" for n in FIGURE_RUNS],
+        tables=[
+            report(
+                f"results/report/{name}.html",
+                caption=f"../report/{name}.rst",
+                category="The claims" if name.startswith("claims") else "The tables",
+                labels=TABLE_LABELS[name],
+            )
+            for name in REPORT_TABLES
+        ],
+        summary="results/report/summary.html",
     log:
         "logs/report.log",
     conda:
@@ -52,6 +88,15 @@ rule report:
         config=config,
         settings=REPORT,
         names=list(REPORT_FIGURES),
+        tables=list(REPORT_TABLES),
+        provenance={
+            n: {
+                "rule": n,
+                "script": f"workflow/scripts/{n}.py",
+                "config": FIGURE_CONFIG[n],
+            }
+            for n in FIGURE_RUNS
+        },
         experiments=[experiment_name(e) for e in config["experiments"]],
     script:
         "../scripts/report.py"

@@ -4,5 +4,6 @@ with job_log(snakemake.log[0]):
     from backprop86.experiments import load_run
     from backprop86.figures import learning_curves, save
 
-    runs = {tuple(p): load_run(d) for p, d in zip(snakemake.params.pairs, snakemake.input)}
-    save(*learning_curves(runs, dict(snakemake.params.paper_sweeps)), snakemake.output.png)
+    p = snakemake.params
+    runs = {tuple(pair): load_run(d) for pair, d in zip(p.pairs, snakemake.input)}
+    save(*learning_curves(runs, dict(p.paper_sweeps), dict(p.paper)), snakemake.output.png)
