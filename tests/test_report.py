@@ -223,7 +223,7 @@ def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
 
 def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768) -> dict:
     """What headless Chromium draws of ``page`` in a ``width`` x ``height`` window."""
-    probe = page.with_name(page.stem + ".measure.html")
+    probe = Path(tempfile.mkdtemp()) / (page.stem + ".measure.html")  # beside nothing: the page embeds all
     probe.write_text(page.read_text().replace("</head>", MEASURE + "</head>", 1))
     r = chromium(probe.as_uri() + fragment, f"--window-size={width},{height}", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]

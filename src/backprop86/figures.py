@@ -557,7 +557,7 @@ def learning_curves(
     cols = max(len(v) for v in by_exp.values())
     fig, axes = plt.subplots(len(experiments), cols, figsize=(WIDTH, 2.55 * len(experiments) + 0.2),
                              squeeze=False, gridspec_kw=dict(hspace=0.75, wspace=0.32, left=0.07, right=0.99,
-                                                             top=0.86 if len(experiments) > 1 else 0.76, bottom=0.1))  # fmt: skip
+                                                             top=0.85 if len(experiments) > 1 else 0.72, bottom=0.1))  # fmt: skip
     panels = []
     for i, e in enumerate(experiments):
         row_axes = axes[i]
@@ -581,8 +581,6 @@ def learning_curves(
                 x_end = q.sweep.iloc[-1]
                 ax.errorbar([x_end], [tq[1]], yerr=[[tq[1] - tq[0]], [tq[2] - tq[1]]], fmt="D", color="black",
                             ms=5, capsize=3, zorder=5, clip_on=False)  # fmt: skip
-                ax.text(0.97, 0.95, "curve: E from the margin's edge\n(its training error);\n"
-                        "\u25c6 E from the target at the end", transform=ax.transAxes, ha="right", va="top", fontsize=8)  # fmt: skip
                 lo, hi = min(lo, tq[0]), max(hi, tq[2])
             if e in paper_sweeps:
                 ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
@@ -591,8 +589,15 @@ def learning_curves(
             ax.set_yscale("log")
             ax.set_ylim(max(lo, 1e-4) / 1.5, hi * 1.5)
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
-            ax.set_title(("\u2605 " if is_paper else "") + c + (": the published settings" if is_paper else ""),
-                         color=colour if is_paper else "black", fontsize=9, pad=4)  # fmt: skip
+            title = ("\u2605 " if is_paper else "") + c + (": the published settings" if is_paper else "")
+            if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
+                title += "\ncurve: E from the margin's edge;\n\u25c6 E from the target, at the end"
+            ax.set_title(
+                title,
+                color=colour if is_paper else "black",
+                fontsize=9 if measure != "from_edge" else 8,
+                pad=4,
+            )
             ax.set_xlabel("sweeps", labelpad=1)
             if k == 0:
                 ax.set_ylabel(f"{e}\nE (median, quartiles)")

@@ -151,8 +151,7 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
         ax.set_title(f"start {labels[c]}", fontsize=8, pad=2, loc="center")
     learned = run.result.sweeps_to[criterion][s]
     fig.text(spec.get_position(fig).x0 + spec.get_position(fig).width / 2, 0.93,
-             f"(c) trained shift register, seed {run.seeds[s]} ({learned} sweeps):\n"
-             "states of units 1-3 (rows) at steps 0-3 (columns); black = 1",
+             f"(c) trained shift register, seed {run.seeds[s]}\n({learned} sweeps): units 1-3 (rows)\nat steps 0-3 (columns); black = 1",
              ha="center", va="center", fontsize=10)  # fmt: skip
 
 
@@ -162,7 +161,7 @@ def fig5(settings: dict, run: Run) -> Figure:
     net = task_module(settings["task"]).cases(settings)[0]
     fig = plt.figure(figsize=(WIDTH, 4.9))
     spec = fig.add_gridspec(
-        1, 3, width_ratios=[1.0, 1.25, 1.35], left=0.01, right=0.99, bottom=0.05, top=0.86
+        1, 3, width_ratios=[0.85, 1.6, 1.15], left=0.01, right=0.99, bottom=0.05, top=0.86
     )
     draw_recurrent(fig.add_subplot(spec[0]), net)
     draw_unrolled(fig.add_subplot(spec[1]), net)
