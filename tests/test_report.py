@@ -288,7 +288,7 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     assert page.rows == len(claims) + len(iterative)
     assert page.groups == claims.claim_id.nunique() + len(iterative)
     assert "The published family-tree recipe does not reproduce" in html  # 30 sweeps learn nothing
-    logged = json.loads((project / "results" / "tracking" / "figures.json").read_text())
+    logged = json.loads((project / "reports" / "mlflow_runs.json").read_text())
     for line, name in zip(page.provenance, FIGURES):  # each figure's MLflow parent run, by id
         assert all(run["run_id"] in line for run in logged[name]), name
     check_in_browser(path, ARTIFACTS / "report-tiny-run-1366x768.png", len(FIGURES))

@@ -156,7 +156,7 @@ def build(
         is_claims = all(c in frame.columns for c in COLUMNS)
         pages[name] = env.get_template("table.html.j2").render(
             title=Path(path).name, grouped=tally(with_grouping(frame)) if is_claims else None,
-            frame=frame if not is_claims else None, commit=commit,
+            frame=frame if not is_claims else None,
         )  # fmt: skip
     summary = env.from_string(
         '{% from "claims_table.html.j2" import tally_text %}<p>{{ tally_text(grouped) }}</p>'

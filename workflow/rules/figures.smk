@@ -177,8 +177,9 @@ rule fig5:
         "../scripts/fig5.py"
 
 
-# Writes each figure's MLflow parent runs (experiment, configuration, run id) to
-# results/tracking/figures.json: the report's provenance lines read them there.
+# Writes which configurations each figure went to (results/tracking/figures.json,
+# reproducible) and their MLflow parent run ids (reports/mlflow_runs.json: ids
+# belong to the store, not to the results); the report's provenance lines read the ids.
 rule log_figures:
     input:
         figures=[f"results/figures/{name}.png" for name in FIGURE_RUNS],
@@ -191,7 +192,8 @@ rule log_figures:
             }
         ),
     output:
-        "results/tracking/figures.json",
+        logged="results/tracking/figures.json",
+        runs="reports/mlflow_runs.json",
     log:
         "logs/mlflow/figures.log",
     conda:

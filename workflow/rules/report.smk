@@ -60,7 +60,7 @@ rule report:
         figures=list(REPORT_FIGURES.values()),
         full=[f"results/figures/{n}.svg" for n in FIGURE_RUNS],
         facts=[f"results/figures/{n}.json" for n in FIGURE_RUNS],
-        logged="results/tracking/figures.json",
+        logged="reports/mlflow_runs.json",
         tables=list(REPORT_TABLES.values()),
     output:
         page=report(

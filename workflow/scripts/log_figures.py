@@ -8,12 +8,14 @@ with job_log(snakemake.log[0]):
     files = {Path(f).stem: [f, str(Path(f).with_suffix(".svg"))] for f in snakemake.input.figures}
     for f in snakemake.input.facts:
         files[Path(f).stem].append(f)
-    logged = {}
+    logged, ids = {}, {}
     for name, runs in snakemake.params.runs.items():
-        logged[name] = []
+        logged[name], ids[name] = [], []
         for experiment, configuration, settings in runs:
             run_id = log_figures(experiment, configuration, settings, files[name])
             print(f"{name} -> {experiment}/{configuration} ({run_id})")
-            logged[name].append({"experiment": experiment_name(experiment), "configuration": configuration,
-                                 "run_id": run_id})  # fmt: skip
-    save_json(snakemake.output[0], logged)
+            where = {"experiment": experiment_name(experiment), "configuration": configuration}
+            logged[name].append(where)
+            ids[name].append({**where, "run_id": run_id})
+    save_json(snakemake.output.logged, logged)  # the same bytes for the same results
+    save_json(snakemake.output.runs, ids)  # the ids this MLflow store gave the runs

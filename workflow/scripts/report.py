@@ -8,7 +8,7 @@ with job_log(snakemake.log[0]):
     from backprop86.tracking import git_commit
 
     p, i, o = snakemake.params, snakemake.input, snakemake.output
-    logged = json.loads(Path(i.logged).read_text())
+    logged = json.loads(Path(i.logged).read_text())  # each figure's MLflow parent runs, with their ids
     provenance = {name: {**p.provenance[name], "runs": logged.get(name, [])} for name in p.names}
     tables = dict(zip(p.tables, i.tables))
     out = build(i.claims, dict(zip(p.names, i.figures)), p.config, p.settings, git_commit(), p.experiments,
