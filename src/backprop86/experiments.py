@@ -62,6 +62,16 @@ class Run:
             frame["heldout_total"] = counts["size"].to_numpy().astype(np.int64)
         return frame
 
+    def error_from_target(self) -> np.ndarray:
+        """E per sweep ``(S, sweeps + 1)`` measured from the target (eq. 3 with
+        the margin, ``y - d`` outside it), whatever error the seeds trained on."""
+        r = self.result
+        return r.error if r.error_from_target is None else r.error_from_target
+
+    def final_error_from_target(self) -> np.ndarray:
+        """Each seed's E from the target after its last weight change."""
+        return self.error_from_target()[np.arange(len(self.seeds)), self.result.sweeps_run]
+
     def write(self, out: Path) -> None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -74,6 +84,8 @@ class Run:
             "sweeps_run": r.sweeps_run,
         }
         curves.update({f"sweeps_to:{name}": v for name, v in r.sweeps_to.items()})
+        if r.error_from_target is not None:
+            curves["error_from_target"] = r.error_from_target
         io.save_npz(out / "curves.npz", curves)
         if self.heldout is not None:
             io.save_csv(out / "heldout.csv", self.heldout)
@@ -91,7 +103,9 @@ def load_run(directory: Path) -> Run:
     weights, curves = io.load_npz(directory / "weights.npz"), io.load_npz(directory / "curves.npz")
     seeds = weights.pop("seed")
     sweeps_to = {k.split(":", 1)[1]: v for k, v in curves.items() if k.startswith("sweeps_to:")}
-    result = TrainResult(weights, curves["error"], sweeps_to, curves["sweeps_run"])
+    result = TrainResult(
+        weights, curves["error"], sweeps_to, curves["sweeps_run"], curves.get("error_from_target")
+    )
     heldout = None
     if (directory / "heldout.csv").is_file():
         heldout = pd.read_csv(directory / "heldout.csv")
@@ -114,6 +128,9 @@ def combine(runs: list[Run]) -> Run:
         error=cat(lambda r: r.result.error),
         sweeps_to={k: cat(lambda r, k=k: r.result.sweeps_to[k]) for k in first.result.sweeps_to},
         sweeps_run=cat(lambda r: r.result.sweeps_run),
+        error_from_target=None
+        if first.result.error_from_target is None
+        else cat(lambda r: r.result.error_from_target),
     )
     heldout = None
     if first.heldout is not None:

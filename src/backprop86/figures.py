@@ -30,8 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: 
 
 from . import io  # noqa: E402
 from .claims import FEATURES, encoding_strengths, learned_seeds, person_features, pick_seed, symmetry_solution  # noqa: E402
-from .experiments import Run, learning_rule  # noqa: E402
-from .learning import total_error  # noqa: E402
+from .experiments import Run  # noqa: E402
 from .tasks import build_task  # noqa: E402
 from .tasks.family_trees import RELATIONS, FamilyTrees  # noqa: E402
 
@@ -514,24 +513,14 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
 
 
 def curve_quantiles(run: Run, every: int = 1) -> pd.DataFrame:
-    """Median and quartiles of E per sweep across seeds; a seed that stopped keeps its
-    final error (it had learned), so the quantiles are over every seed throughout."""
-    err = pd.DataFrame(run.result.error.T).ffill().to_numpy()  # (sweeps+1, S)
+    """Median and quartiles of E (from the target) per sweep across seeds; a seed that
+    stopped keeps its final error (it had learned), so the quantiles are over every seed throughout."""
+    err = pd.DataFrame(run.error_from_target().T).ffill().to_numpy()  # (sweeps+1, S), E from the target
     sweeps = np.arange(0, err.shape[0], every)
     if sweeps[-1] != err.shape[0] - 1:
         sweeps = np.append(sweeps, err.shape[0] - 1)
     q = np.quantile(err[sweeps], [0.25, 0.5, 0.75], axis=1)
     return pd.DataFrame({"sweep": sweeps, "q25": q[0], "median": q[1], "q75": q[2]})
-
-
-def error_from_target(run: Run) -> np.ndarray:
-    """E per seed ``(S,)`` of the saved final weights, measured from the target:
-    eq. 3 over each seed's training cases, no error inside the margin, ``y - d``
-    outside it, whatever error the configuration trained on."""
-    task = build_task(run.settings)
-    y = task.net.readout(task.net.forward(run.result.params, task.inputs))  # (S, n_cases, n_out)
-    e = learning_rule({**run.settings, "margin_error": "from_target"}).output_error(y, task.targets)
-    return total_error(e * run.train_mask[:, :, None])
 
 
 def error_measure(settings: dict) -> str:
@@ -547,10 +536,9 @@ def learning_curves(
     """Small multiples of E per sweep: one row per experiment, one panel per
     configuration, each with its median across seeds and the quartiles shaded;
     the paper's configuration (``paper``: experiment -> configuration) marked and
-    the paper's sweep count dashed. A configuration that trains on E measured from
-    the margin's edge says so in its panel, and shows beside its curve E from the
-    target at the end, recomputed from its saved weights, so every panel of an
-    experiment can be read on the same E."""
+    the paper's sweep count dashed. Every curve is E measured from the target (eq. 3
+    with the margin), so the panels compare; a configuration that trains on E
+    measured from the margin's edge says so in its panel."""
     paper = paper or {}
     experiments = list(dict.fromkeys(e for e, _ in runs))
     by_exp = {e: [c for x, c in runs if x == e] for e in experiments}
@@ -563,8 +551,9 @@ def learning_curves(
         row_axes = axes[i]
         for k in range(len(by_exp[e]), cols):
             row_axes[k].axis("off")
-        lo = min(float(np.nanmin(np.where(runs[(e, c)].result.error > 0, runs[(e, c)].result.error, np.nan))) for c in by_exp[e])  # fmt: skip
-        hi = max(float(np.nanmax(runs[(e, c)].result.error)) for c in by_exp[e])
+        errors = [runs[(e, c)].error_from_target() for c in by_exp[e]]
+        lo = min(float(np.nanmin(np.where(err > 0, err, np.nan))) for err in errors)
+        hi = max(float(np.nanmax(err)) for err in errors)
         for k, c in enumerate(by_exp[e]):
             ax, r = row_axes[k], runs[(e, c)]
             every = max(1, r.result.error.shape[1] // 800)
@@ -574,14 +563,7 @@ def learning_curves(
             ax.fill_between(q.sweep, q.q25, q.q75, color=colour, alpha=0.25, lw=0)
             ax.plot(q.sweep, q["median"], color=colour, lw=1.6)
             measure = error_measure(r.settings)
-            final = r.summary().final_error.to_numpy()
-            target = error_from_target(r) if r.settings.get("margin", 0.0) > 0 else final
-            tq = np.quantile(target, [0.25, 0.5, 0.75])
-            if measure == "from_edge":
-                x_end = q.sweep.iloc[-1]
-                ax.errorbar([x_end], [tq[1]], yerr=[[tq[1] - tq[0]], [tq[2] - tq[1]]], fmt="D", color="black",
-                            ms=5, capsize=3, zorder=5, clip_on=False)  # fmt: skip
-                lo, hi = min(lo, tq[0]), max(hi, tq[2])
+            tq = np.quantile(r.final_error_from_target(), [0.25, 0.5, 0.75])
             if e in paper_sweeps:
                 ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
                 ax.text(paper_sweeps[e], 0.97, f"paper: {paper_sweeps[e]:,} ", transform=ax.get_xaxis_transform(),
@@ -591,7 +573,7 @@ def learning_curves(
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
             title = ("\u2605 " if is_paper else "") + c + (": the published settings" if is_paper else "")
             if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
-                title += "\ncurve: E from the margin's edge;\n\u25c6 E from the target, at the end"
+                title += "\ntrained on E from the margin's edge;\ndrawn: E from the target"
             ax.set_title(
                 title,
                 color=colour if is_paper else "black",
@@ -605,8 +587,9 @@ def learning_curves(
                 ax.spines[side].set_linewidth(1.6 if is_paper else 0.8)
             panels.append({
                 "experiment": e, "configuration": c, "paper": is_paper, "seeds": len(r.seeds),
-                "error": measure, "final_median": float(q["median"].iloc[-1]),
+                "trained_on": measure, "drawn": "from_target", "final_median": float(q["median"].iloc[-1]),
                 "final_from_target_median": float(tq[1]), "sweeps": int(q.sweep.iloc[-1]),
+                "final_trained_median": float(np.median(r.summary().final_error)),
             })  # fmt: skip
     fig.suptitle("E per sweep (eq. 3), median across seeds with quartiles shaded; "
                  "\u2605 the paper's configuration, dashed the paper's sweep count", x=0.01, y=0.995, ha="left", va="top", fontsize=10)  # fmt: skip

@@ -12,6 +12,7 @@ that share them (Fig. 5 text).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,12 +100,16 @@ class TrainResult:
     ``error[s, k]`` is E after ``k`` weight changes (NaN once seed ``s`` has
     stopped); ``sweeps_to[name][s]`` is the number of weight changes after which
     the criterion first held (-1 if never); ``sweeps_run[s]`` the number made.
+    Where training measures the margin's error from its edge,
+    ``error_from_target`` is E measured from the target as well, so that every
+    configuration's curve can be read on the same E.
     """
 
     params: Params
     error: np.ndarray
     sweeps_to: dict[str, np.ndarray]
     sweeps_run: np.ndarray
+    error_from_target: np.ndarray | None = None
 
 
 def _seed_rows(groups: dict, keep: np.ndarray) -> dict:
@@ -148,6 +153,7 @@ def train(
         error=np.full((n_seeds, max_sweeps + 1), np.nan),
         sweeps_to={name: np.full(n_seeds, -1, np.int64) for name in criteria},
         sweeps_run=np.zeros(n_seeds, np.int64),
+        error_from_target=np.full((n_seeds, max_sweeps + 1), np.nan) if rule.margin_from_edge else None,
     )
     blocks = [np.arange(lo, min(lo + SEEDS_PER_BLOCK, n_seeds)) for lo in range(0, n_seeds, SEEDS_PER_BLOCK)]
     bar = tqdm(total=max_sweeps, desc=progress, unit="sweep", disable=None if progress else True, leave=False)
@@ -170,6 +176,7 @@ def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask,
     cases = None if mask[live].all() else mask[live][:, :, None].astype(np.float64)  # 1 trains, 0 held out
     copies = net.copies()
     error, sweeps_to = result.error, result.sweeps_to
+    from_target = dataclasses.replace(rule, margin_from_edge=False) if rule.margin_from_edge else None
     for sweep in range(max_sweeps + 1):  # ``sweep`` weight changes made so far
         y = net.forward(w, feed)
         out = net.readout(y)
@@ -177,6 +184,11 @@ def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask,
         if cases is not None:
             e *= cases  # held-out cases carry no error
         error[live, sweep] = total_error(e)  # eq. 3
+        if from_target is not None:
+            e_target = from_target.output_error(out, targets)
+            result.error_from_target[live, sweep] = total_error(
+                e_target if cases is None else e_target * cases
+            )
         worst = worst_miss(out, targets, cases)
         for name, tolerance in criteria.items():
             first = (sweeps_to[name][live] < 0) & (worst < tolerance)
