@@ -186,7 +186,7 @@ def stored(db_uri: str, experiment: str) -> dict:
 def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path]:
     """One trained symmetry configuration (no early stopping: every seed runs ``sweeps``)."""
     from backprop86 import io
-    from backprop86.cli import DATASETS
+    from backprop86.cli import dataset as task_dataset
     from backprop86.experiments import train_seeds
 
     settings = {"task": "symmetry", "seeds": seeds, "weight_decay": 0.0, "margin": 0.0,
@@ -195,7 +195,7 @@ def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path]:
                 "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
     run_dir, dataset = work / "run", work / "symmetry.csv"
     train_seeds(settings, range(seeds)).write(run_dir)
-    io.save_csv(dataset, DATASETS["symmetry"]())
+    io.save_csv(dataset, task_dataset("symmetry"))
     return run_dir, dataset
 
 

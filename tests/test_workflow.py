@@ -241,6 +241,7 @@ def test_changed_results_replace_their_mlflow_runs(done, tmp_path):
     weights["b:out"] = weights["b:out"].copy()
     weights["b:out"][3] += 1.0
     io.save_npz(weights_file, weights)
+    io.write_manifest(weights_file.parent)  # as a retrained run writes it (else it is damage, rebuilt)
     r = snakemake(root, "--cores", "2", "--forcerun", "log_mlflow")  # as after retraining
     assert r.returncode == 0, r.stderr[-3000:]
     log = (root / "logs/mlflow/symmetry/paper.log").read_text()

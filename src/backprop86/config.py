@@ -1,7 +1,16 @@
-"""The one validated configuration: load, check, and resolve each configuration.
+"""The one validated configuration: read, check, and resolve each configuration.
 
 A configuration is an experiment's paper settings with a variant's overrides.
-Errors name the key and what is allowed, and are raised before any training.
+The workflow and the ``backprop86`` command read config files through the same
+loader (:func:`read`, :func:`load`, :func:`load_workflow`), which accepts plain
+YAML only: no duplicate keys, no templating, a mapping at the top. Errors name
+the file, line and column, the key and what is allowed, and are raised before
+any job or training starts.
+
+Validation admits only what can run: every number is finite, and every count
+and budget is bounded, either by the schema (with the reason in its
+description) or by the memory a job declares (:data:`JOB_MEM_MB`), computed
+from the settings by :func:`job_memory`.
 """
 
 from __future__ import annotations
@@ -10,6 +19,8 @@ import copy
 import functools
 import hashlib
 import json
+import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -18,43 +29,333 @@ import yaml
 
 PAPER = "paper"  # the configuration name of an experiment's published settings
 
+# The memory (in MB) a workflow job that holds a configuration's arrays declares
+# to the scheduler; workflow/rules/train.smk reads these, and validation checks
+# that every job's arrays fit in them.
+JOB_MEM_MB = {"train_shard": 2000, "combine_shards": 2000}
+# Copies of the error curves a job holds at its peak: the curves (a shard's, or
+# the shards' read back), the combined array (combine) or the serialised .npy
+# member, and the compressed archive being written.
+CURVE_COPIES = 3
+# Shards (Snakemake jobs) one configuration may have: the DAG grows with every
+# job, and above this many Snakemake takes minutes just to plan the run.
+MAX_SHARDS = 10_000
+# A name repeated like this is taken by Snakemake for a runaway ("periodic")
+# wildcard: a substring repeated 20 or more times at the end of the value.
+_PERIODIC = re.compile(r"((?P<value>.+)(?P=value){19,99})$")
+
 
 class ConfigError(ValueError):
-    """A configuration value that is not allowed."""
+    """A configuration value, or a config file, that is not allowed.
+
+    ``errors`` holds ``(path, message)`` pairs; ``path`` is the key path within
+    the config (a tuple) or ``None`` for the file as a whole.
+    """
+
+    def __init__(self, message: str, path: tuple | None = None, errors: list | None = None):
+        self.errors = errors if errors is not None else [(path, message)]
+        super().__init__("\n".join(m for _, m in self.errors))
+
+
+# libyaml's parser where PyYAML has it (it keeps line and column marks too)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.cache
 def schema() -> dict:
     """The configuration's JSON schema: every key, its bounds, and the defaults (not to be changed)."""
-    return yaml.safe_load(resources.files("backprop86").joinpath("config.schema.yaml").read_text())
+    text = resources.files("backprop86").joinpath("config.schema.yaml").read_text()
+    return yaml.load(text, Loader=_Loader)
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
 
 
 def _where(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _explain(err: jsonschema.ValidationError) -> str:
-    where = _where(err.absolute_path)
+def _fail(path: tuple, text: str) -> ConfigError:
+    return ConfigError(f"config error at {_where(path)}: {text}", tuple(path))
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def _mark(path: Path | str, mark) -> str:
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _walk(node, path: tuple, marks: dict, file) -> None:
+    """Record where every key and item starts; reject a key given twice in one mapping."""
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key in seen:
+                where = path + (key,)
+                raise ConfigError(
+                    f"{_mark(file, key_node.start_mark)}: config error at {_where(where)}: duplicate key "
+                    f"{key!r} (first given on line {seen[key] + 1}); a YAML reader would silently keep only "
+                    "the last one",
+                    where,
+                )
+            seen[key] = key_node.start_mark.line
+            marks[path + (key,)] = key_node.start_mark
+            _walk(value_node, path + (key,), marks, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            marks[path + (i,)] = item.start_mark
+            _walk(item, path + (i,), marks, file)
+
+
+def read(path: str | Path) -> tuple[dict, dict]:
+    """One config file as plain YAML: its mapping and where each key starts.
+
+    Rejects a missing or unreadable file, a YAML syntax error (with its line and
+    column), an empty or comment-only file, a top level that is not a mapping, a
+    key given twice in one mapping and YTE templating (``__use_yte__``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: config file cannot be read: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _mark(path, mark) if mark is not None else str(path)
+        problem = " ".join(x for x in (exc.context, exc.problem) if x)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if node is None:
+        raise ConfigError(
+            f"{path}:1:1: config file is empty (or holds only comments); it must be a mapping "
+            "with the key 'experiments'"
+        )
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else f"the scalar {node.value!r}"
+        raise ConfigError(
+            f"{_mark(path, node.start_mark)}: config file holds {kind}; it must be a mapping "
+            "with the key 'experiments'"
+        )
+    marks: dict = {}
+    _walk(node, (), marks, path)
+    if ("__use_yte__",) in marks:
+        raise ConfigError(
+            f"{_mark(path, marks[('__use_yte__',)])}: config error at __use_yte__: YTE templating is "
+            "not accepted; the config is plain YAML, and no code runs when it is read",
+            ("__use_yte__",),
+        )
+    loader = yaml.SafeLoader("")  # constructs the composed nodes
+    try:
+        config = loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"{_mark(path, exc.problem_mark)}: not valid YAML: {exc.problem}") from None
+    finally:
+        loader.dispose()
+    return config, {k: (path, m) for k, m in marks.items()}
+
+
+def _located(error: ConfigError, marks: dict) -> ConfigError:
+    """``error`` with each message prefixed by the file, line and column of its key."""
+    out = []
+    files = [file for file, _ in marks.values()]
+    for path, message in error.errors:
+        where = f"{files[0]}:1:1" if files and path == () else None
+        if path is not None:
+            for n in range(len(path), 0, -1):
+                if tuple(path[:n]) in marks:
+                    file, mark = marks[tuple(path[:n])]
+                    where = _mark(file, mark)
+                    break
+        out.append((path, f"{where}: {message}" if where else message))
+    return ConfigError("", errors=out)
+
+
+def error_at(text: str) -> ConfigError:
+    """A ``config error at <key>: ...`` message as a :class:`ConfigError` for that key."""
+    found = re.match(r"config error at ([\w.]+): ", text)
+    path = tuple(int(p) if p.isdigit() else p for p in found[1].split(".")) if found else None
+    return ConfigError(text, path)
+
+
+def _checked(config: dict, marks: dict, check) -> dict:
+    try:
+        validate(config)
+        if check is not None:
+            check(config)
+    except ConfigError as error:
+        raise _located(error, marks) from None
+    return config
+
+
+def load(path: str | Path, check=None) -> dict:
+    """Read and validate one config file (the ``backprop86`` command's config);
+    ``check(config)`` may raise a further :class:`ConfigError`, located like the rest."""
+    config, marks = read(path)
+    return _checked(config, marks, check)
+
+
+def merge(base: dict, update: dict) -> dict:
+    """Snakemake's rule for config files: mappings merge key by key, anything else is replaced."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def load_workflow(
+    default: str | Path,
+    configfiles=(),
+    overrides: dict | None = None,
+    replace: bool = False,
+    check=None,
+) -> dict:
+    """The workflow's config, merged as Snakemake merges it, every file read by :func:`read`.
+
+    ``default`` (config/config.yaml), then each ``--configfile`` in order, then
+    ``--config KEY=VALUE`` (``overrides``) merge over one another: mappings key by
+    key, anything else replaced. ``replace`` (``--replace-workflow-config``)
+    leaves ``default`` out. ``check`` as for :func:`load`.
+    """
+    config: dict = {}
+    marks: dict = {}
+    files = ([] if replace and configfiles else [default]) + [Path(f) for f in configfiles]
+    for f in files:
+        part, where = read(f)
+        merge(config, part)
+        marks.update(where)
+    merge(config, overrides or {})
+    return _checked(config, marks, check)
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _explain(err: jsonschema.ValidationError) -> ConfigError:
+    path = tuple(err.absolute_path)
     allowed = err.schema.get("description") if isinstance(err.schema, dict) else None
     if err.validator == "additionalProperties":
         known = sorted(err.schema.get("properties", {}))
-        return f"config error at {where}: {err.message}; allowed keys: {', '.join(known)}"
-    msg = f"config error at {where}: {err.message}"
+        extra = [k for k in err.instance if k not in known]
+        error = _fail(path, f"{err.message}; allowed keys: {', '.join(known) or '(none)'}")
+        error.errors = [(path + tuple(extra[:1]), m) for _, m in error.errors]  # located at the key
+        return error
+    if err.validator == "required":
+        return _fail(path, f"{err.message}; keys: {', '.join(err.schema.get('properties', {}))}")
+    if "propertyNames" in err.schema_path:  # the name itself is at fault: name it, shortened
+        name = str(err.instance)
+        shown = name if len(name) <= 40 else f"{name[:20]}...{name[-8:]}"
+        if err.validator == "not":
+            text = f"{name!r} is the name of the published settings; give the variant another name"
+        else:
+            rule = schema()["$defs"]["name"]["description"]
+            text = f"{shown!r} ({len(name)} characters) is not an allowed name: {rule}"
+        return ConfigError(f"config error at {_where(path + (shown,))}: {text}", path + (name,))
     parent = err.parent.schema if err.parent is not None else None
     if allowed is None and isinstance(parent, dict):
         allowed = parent.get("description")
-    return msg + (f" ({allowed})" if allowed else "")
+    return _fail(path, err.message + (f" ({allowed})" if allowed else ""))
+
+
+def _non_finite(node, path=()):
+    """Every NaN or infinite number in the config, with its path."""
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _non_finite(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _non_finite(v, path + (i,))
 
 
 def validate(config: dict) -> dict:
-    """Check ``config`` against the schema and the tasks' facts; return it."""
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    """Check ``config`` against the schema, the tasks' facts and the jobs' memory; return it."""
+    if not isinstance(config, dict):
+        raise ConfigError("the config must be a mapping with the key 'experiments'")
+    errors = [_fail(p, f"{v!r} is not a finite number") for p, v in _non_finite(config)]
+    validator = _validator()
+    reported = {p for e in errors for p, _ in e.errors}
+    for e in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        if tuple(e.absolute_path) not in reported:  # a NaN also fails its bounds: say it once
+            errors.append(_explain(e))
     if errors:
-        raise ConfigError("\n".join(_explain(e) for e in errors))
+        raise ConfigError("", errors=[pair for e in errors for pair in e.errors])
     for name in config["experiments"]:
         for cfg in configurations(config, name):
-            _check_semantics(name, cfg, resolve(config, name, cfg))
+            _check_name(name, cfg)
+            settings = resolve(config, name, cfg)
+            _check_semantics(name, cfg, settings)
+            _check_memory(config, name, cfg, settings)
+    _check_report(config)
+    return config
+
+
+def _settings_path(exp: str, cfg: str) -> tuple:
+    return ("experiments", exp) + (("settings",) if cfg == PAPER else ("variants", cfg))
+
+
+def _check_name(exp: str, cfg: str) -> None:
+    for path, name in ((("experiments", exp), exp), (_settings_path(exp, cfg), cfg)):
+        if _PERIODIC.search(name):
+            raise _fail(
+                path,
+                f"{name!r} ends in one piece repeated 20 or more times, which Snakemake takes for a "
+                "runaway wildcard; choose a name that does not",
+            )
+
+
+def job_memory(n_seeds: int, max_sweeps: int) -> int:
+    """Bytes a job holding the error curves of ``n_seeds`` seeds needs at its peak:
+    :data:`CURVE_COPIES` copies of the ``(n_seeds, max_sweeps + 1)`` float64 array."""
+    return CURVE_COPIES * n_seeds * (max_sweeps + 1) * 8
+
+
+def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
+    n = s["seeds"]
+    per_job = min(default(config, "seeds_per_job"), n)
+    shards = -(-n // per_job)
+    if shards > MAX_SHARDS:
+        raise _fail(
+            ("experiments", exp, "seeds"),
+            f"{n} seeds in shards of {per_job} (seeds_per_job) make {shards} jobs per configuration, "
+            f"more than the {MAX_SHARDS} Snakemake can plan in reasonable time; raise seeds_per_job "
+            "or train fewer seeds",
+        )
+    sweeps_at = (
+        _settings_path(exp, cfg)
+        if "max_sweeps" in _node(config, _settings_path(exp, cfg))
+        else _settings_path(exp, PAPER)
+    )
+    for job, seeds, path, fix in (
+        ("train_shard", per_job, sweeps_at + ("max_sweeps",), "lower max_sweeps or seeds_per_job"),
+        ("combine_shards", n, ("experiments", exp, "seeds"), "train fewer seeds or lower max_sweeps"),
+    ):
+        need = job_memory(seeds, s["max_sweeps"])
+        if need > JOB_MEM_MB[job] * 1_000_000:
+            raise _fail(
+                path,
+                f"{exp}/{cfg} needs {need / 1e6:,.0f} MB in one {job} job ({CURVE_COPIES} copies of the "
+                f"error curves: {seeds} seeds x {s['max_sweeps'] + 1} sweeps x 8 bytes), more than "
+                f"the {JOB_MEM_MB[job]:,} MB (mem_mb) that job declares; {fix}",
+            )
+
+
+def _node(config: dict, path: tuple):
+    for k in path:
+        config = config[k]
     return config
 
 
@@ -66,31 +367,36 @@ def task_settings() -> dict[str, tuple[str, ...]]:
 
 
 def _check_semantics(exp: str, cfg: str, s: dict) -> None:
-    where = f"experiments.{exp}." + ("settings" if cfg == PAPER else f"variants.{cfg}")
+    path = _settings_path(exp, cfg)
     starts = [p["start_sweep"] for p in s["schedule"]]
-    if starts[0] != 1 or starts != sorted(set(starts)):
-        raise ConfigError(
-            f"config error at {where}.schedule: start_sweep values {starts} must begin at 1 and increase"
+    bad = next((k for k, a in enumerate(starts) if (a != 1 if k == 0 else a <= starts[k - 1])), None)
+    if bad is not None:
+        raise _fail(
+            path + ("schedule", bad, "start_sweep"),
+            f"start_sweep values {starts} must begin at 1 and increase",
+        )
+    if starts[-1] > s["max_sweeps"]:
+        raise _fail(
+            path + ("schedule", len(starts) - 1, "start_sweep"),
+            f"{starts[-1]} is beyond max_sweeps ({s['max_sweeps']}): that phase would never start",
         )
     if s["stop_at"] is not None and s["stop_at"] not in s["criteria"]:
-        raise ConfigError(
-            f"config error at {where}.stop_at: {s['stop_at']!r} is not a criterion; "
-            f"allowed: null or one of {sorted(s['criteria'])}"
+        raise _fail(
+            path + ("stop_at",),
+            f"{s['stop_at']!r} is not a criterion; allowed: null or one of {sorted(s['criteria'])}",
         )
     task, own = s["task"], task_settings()
     for other, keys in own.items():
         for key in keys:
             if other != task and key not in own[task] and key in s:
                 takes = [t for t, k in own.items() if key in k]
-                raise ConfigError(
-                    f"config error at {where}.{key}: only the {' and '.join(takes)} task(s) take {key}"
-                )
+                raise _fail(path + (key,), f"only the {' and '.join(takes)} task(s) take {key}")
     for key in own[task]:
         if key not in s:
-            raise ConfigError(f"config error at {where}.{key}: the {task} task needs {key} (no default)")
+            raise _fail(path + (key,), f"the {task} task needs {key} (no default)")
     if task == "sequence_completion" and s["units"] < 3:
-        raise ConfigError(
-            f"config error at {where}.units: {s['units']} is too few; the sequence net's first 3 units are its outputs"
+        raise _fail(
+            path + ("units",), f"{s['units']} is too few; the sequence net's first 3 units are its outputs"
         )
     if task == "family_trees":
         from .tasks.family_trees import FamilyTrees
@@ -98,26 +404,81 @@ def _check_semantics(exp: str, cfg: str, s: dict) -> None:
         ft = FamilyTrees()
         for k, (person, rel) in enumerate(s["held_out"] or []):
             if (person, rel) not in ft.questions:
-                raise ConfigError(
-                    f"config error at {where}.held_out.{k}: [{person}, {rel}] is not one of the "
-                    f"{len(ft.questions)} questions (a person of the trees and a relationship they have)"
+                raise _fail(
+                    path + ("held_out", k),
+                    f"[{person}, {rel}] is not one of the {len(ft.questions)} questions "
+                    "(a person of the trees and a relationship they have)",
                 )
         if s["n_held_out"] >= len(ft.questions):
-            raise ConfigError(f"config error at {where}.n_held_out: must be below {len(ft.questions)}")
+            raise _fail(path + ("n_held_out",), f"must be below {len(ft.questions)}")
 
 
-def load(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    with path.open() as fh:
-        try:
-            config = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    if not isinstance(config, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with the key 'experiments'")
-    return validate(config)
+def held_out_count(settings: dict) -> int:
+    """How many questions each seed of a family-tree configuration holds out."""
+    return len(settings["held_out"]) if settings.get("held_out") is not None else settings["n_held_out"]
+
+
+def report_section(config: dict) -> dict:
+    """The config's ``report:`` section over the schema's defaults (two levels deep)."""
+    out = defaults_of(schema()["properties"]["report"])
+    for key, value in (config.get("report") or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **{k: ({**out[key].get(k, {}), **v} if isinstance(v, dict) else v)
+                                       for k, v in value.items()}}  # fmt: skip
+        else:
+            out[key] = value
+    return out
+
+
+def _check_report(config: dict) -> None:
+    """The report's numbers against each other and the experiments: bands ordered,
+    held-out counts at most the questions held out. (Its names are checked by
+    :func:`backprop86.claims.report_settings`, which the workflow calls.)"""
+    report = report_section(config)
+    v = report["verdicts"]
+    r_low, r_high = v["sweeps"]["reproduced_quantiles"]
+    p_low, p_high = v["sweeps"]["partly_quantiles"]
+    base = ("report", "verdicts", "sweeps")
+    for key, (low, high) in (
+        ("reproduced_quantiles", (r_low, r_high)),
+        ("partly_quantiles", (p_low, p_high)),
+    ):
+        if low > high:
+            raise _fail(base + (key,), f"[{low}, {high}] is reversed; a band is [low, high] with low <= high")
+    if not p_low <= r_low <= r_high <= p_high:
+        raise _fail(
+            base + ("partly_quantiles",),
+            f"[{p_low}, {p_high}] must contain reproduced_quantiles [{r_low}, {r_high}]: a claim "
+            "that reproduces also partly reproduces",
+        )
+    if v["share"]["partly"] > v["share"]["reproduced"]:
+        raise _fail(
+            ("report", "verdicts", "share", "partly"),
+            f"{v['share']['partly']} is above share.reproduced ({v['share']['reproduced']}); "
+            "partly must be the lower bar",
+        )
+    ft = report.get("family_trees") or {}
+    exp = ft.get("experiment") or next(
+        (e for e, x in config["experiments"].items() if x["task"] == "family_trees"), None
+    )
+    if exp is None or config["experiments"].get(exp, {}).get("task") != "family_trees":
+        return  # no family trees to report on (a wrong name is claims.report_settings' to name)
+    known = configurations(config, exp)
+    held = [held_out_count(resolve(config, exp, c)) for c in (ft["main"], ft["trained"]) if c in known]
+    if not held:
+        return
+    total = min(held)
+    for k, n in enumerate(report["paper"]["heldout_correct"]):
+        if n > total:
+            raise _fail(
+                ("report", "paper", "heldout_correct", k),
+                f"{n} right is more than the {total} questions {exp} holds out per seed",
+            )
+    if v["heldout_at_least"] > total:
+        raise _fail(
+            ("report", "verdicts", "heldout_at_least"),
+            f"{v['heldout_at_least']} is more than the {total} questions {exp} holds out per seed",
+        )
 
 
 def configurations(config: dict, experiment: str) -> list[str]:

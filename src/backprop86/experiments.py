@@ -90,14 +90,14 @@ class Run:
         if self.heldout is not None:
             io.save_csv(out / "heldout.csv", self.heldout)
         io.save_json(out / "settings.json", {**self.settings, "config_hash": config_hash(self.settings)})
-        io.save_csv(out / "summary.csv", self.summary())  # last: its presence marks a complete run
+        io.save_csv(out / "summary.csv", self.summary())
+        io.write_manifest(out)  # last: its presence marks a complete run, its hashes an intact one
 
 
 def load_run(directory: Path) -> Run:
     """Read back what :meth:`Run.write` wrote."""
     directory = Path(directory)
-    if not (directory / "summary.csv").is_file():
-        raise FileNotFoundError(f"no complete training run in {directory} (summary.csv missing)")
+    io.verify_manifest(directory)
     settings = json.loads((directory / "settings.json").read_text())
     settings.pop("config_hash", None)
     weights, curves = io.load_npz(directory / "weights.npz"), io.load_npz(directory / "curves.npz")

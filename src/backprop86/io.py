@@ -1,8 +1,15 @@
-"""Result files with the same bytes for the same content."""
+"""Result files with the same bytes for the same content, and directories that vouch for themselves.
+
+Every result directory ends with ``manifest.json``, written last: the size and
+SHA-256 of every other file in it. :func:`verify_manifest` checks a directory
+against it and names the first damaged file; a directory without a manifest
+was never completely written.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -20,8 +27,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave the half-written temporary behind
+        raise
 
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -43,6 +54,72 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"missing result file: {path}")
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+MANIFEST = "manifest.json"
+# What to do about a damaged result directory.
+REBUILD = "run snakemake again: it sets the directory aside and rebuilds it (or rerun `backprop86 train`)"
+
+
+class DamagedResult(OSError):
+    """A result directory whose files do not match its manifest (or that has none)."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(directory: Path) -> None:
+    """Record the size and SHA-256 of every file in ``directory``; call it last."""
+    directory = Path(directory)
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+    )
+    body = {"files": {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in files}}
+    save_json(directory / MANIFEST, body)
+
+
+def verify_manifest(directory: Path, remedy: str = REBUILD) -> None:
+    """Raise :class:`DamagedResult` naming the first file of ``directory`` that is missing,
+    of the wrong size or with the wrong hash; ``remedy`` says what to do about it."""
+    directory = Path(directory)
+    tail = f"; {remedy}" if remedy else ""
+    if not directory.is_dir():
+        raise DamagedResult(f"missing result directory {directory}{tail}")
+    manifest = directory / MANIFEST
+    try:
+        files = json.loads(manifest.read_text())["files"]
+        if not isinstance(files, dict):
+            raise ValueError(files)
+    except FileNotFoundError:
+        raise DamagedResult(
+            f"{manifest} is missing: {directory} was never completely written{tail}"
+        ) from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise DamagedResult(f"{manifest} is damaged (not a manifest){tail}") from None
+    for name, want in sorted(files.items()):
+        path = directory / name
+        if not path.is_file():
+            raise DamagedResult(f"{path} is missing (listed in {manifest}){tail}")
+        size = path.stat().st_size
+        if size != want["bytes"]:
+            raise DamagedResult(f"{path} is damaged: {size} bytes, the manifest says {want['bytes']}{tail}")
+        if _sha256(path) != want["sha256"]:
+            raise DamagedResult(f"{path} is damaged: its SHA-256 differs from the manifest's{tail}")
+
+
+def set_aside(directory: Path, aside: Path) -> Path:
+    """Move ``directory`` (with every file in it) to ``aside``, or ``aside.1``, ... if taken."""
+    dest, n = Path(aside), 1
+    while dest.exists():
+        dest, n = Path(f"{aside}.{n}"), n + 1
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(directory, dest)
+    return dest
 
 
 def save_json(path: Path, obj) -> None:

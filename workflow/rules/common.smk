@@ -1,20 +1,51 @@
-# Validation and the helpers that turn the config into targets. The science
-# lives in the backprop86 package; this only wires stages together.
+# The config, and the helpers that turn it into targets. The science lives in
+# the backprop86 package; this only wires stages together.
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from backprop86 import io
 from backprop86.config import (
+    JOB_MEM_MB,
     ConfigError,
     configurations,
     curve_every,
     default,
+    load_workflow,
     resolve,
-    validate,
 )
-
+from backprop86.cli import check_report_names
 from backprop86.tasks import TASKS
 
+DEFAULT_CONFIG = "config/config.yaml"
+
+# The one loader the `backprop86` command uses too: config/config.yaml, then each
+# --configfile merged over it as Snakemake merges them (mappings key by key,
+# anything else replaced; --replace-workflow-config leaves config/config.yaml
+# out), then --config KEY=VALUE; all validated before any job starts.
+_given = workflow.config_settings
 try:
-    validate(config)
+    _loaded = load_workflow(
+        DEFAULT_CONFIG,
+        configfiles=_given.configfiles,
+        overrides=_given.config,
+        replace=_given.replace_workflow_config,
+        check=check_report_names,
+    )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+config.clear()
+config.update(_loaded)
+if _given.configfiles and workflow.is_main_process:
+    print(
+        "config: "
+        + " <- ".join(
+            ([] if _given.replace_workflow_config else [DEFAULT_CONFIG])
+            + [str(f) for f in _given.configfiles]
+        )
+        + " (each merged over the one before: mappings key by key, other values replaced)",
+        file=sys.stderr,
+    )
 
 # The first experiment of each task: its settings make the task's dataset table.
 FIRST_OF_TASK = {}
@@ -86,3 +117,49 @@ def figure_outputs(name, labels):
         svg=f"results/figures/{name}.svg",
         facts=f"results/figures/{name}.json",
     )
+
+
+def locked_by_snakemake():
+    """Paths a Snakemake process holds locked here (one still running, or killed
+    without `snakemake --unlock`): its outputs may be half written."""
+    held = set()
+    for lock in Path(".snakemake/locks").glob("*.output.lock"):
+        held.update(line.strip() for line in lock.read_text().splitlines())
+    return held
+
+
+def set_aside_damaged_runs():
+    """Before Snakemake plans the run: every run directory this config asks for
+    that is damaged (a file missing, truncated or changed since its manifest was
+    written, or no manifest at all) moves to results/damaged/, so the job that
+    made it, and only that job and what reads it, runs again (rule all asks for
+    it: Snakemake does not remake a missing intermediate on its own). Nothing is
+    deleted. Returns the directories set aside."""
+    held, moved = locked_by_snakemake(), []
+    for e, c in all_configurations():
+        w = {"experiment": e, "configuration": c}
+        dirs = [Path(d) for d in shard_dirs(SimpleNamespace(**w))] + [
+            Path(run_dir(e, c))
+        ]
+        for directory in dirs:
+            if not directory.exists():
+                continue
+            try:
+                io.verify_manifest(directory, remedy="")
+            except io.DamagedResult as damage:
+                if str(directory.resolve()) in held:
+                    print(f"damaged: {damage}; left in place: another snakemake holds it "
+                          "(if none runs, `snakemake --unlock` first)", file=sys.stderr)  # fmt: skip
+                    continue
+                aside = io.set_aside(
+                    directory,
+                    Path("results/damaged") / directory.relative_to("results"),
+                )
+                print(f"damaged: {damage}; moved it to {aside}; the job that made it runs again",
+                      file=sys.stderr)  # fmt: skip
+                moved.append(str(directory))
+    return moved
+
+
+# A cluster job's own process leaves this to the main one.
+DAMAGED_RUNS = set_aside_damaged_runs() if workflow.is_main_process else []

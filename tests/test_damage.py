@@ -1,0 +1,150 @@
+"""Damaged results are noticed, named and rebuilt; nothing intact is lost.
+
+Every run directory carries a manifest (sizes and SHA-256 of its files, written
+last). Readers verify it; the next ``snakemake`` moves a damaged directory to
+``results/damaged/`` and reruns exactly the job that made it (and what reads
+it), giving the bytes of an undamaged run and no second MLflow run.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import TINY, copy_project, snakemake
+from test_workflow import mlflow_runs, result_bytes
+
+from backprop86 import io
+from backprop86.experiments import load_run
+
+pytestmark = pytest.mark.slow
+
+RUNS = "results/runs"
+
+
+def jobs_run(log: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a Snakemake log says it ran."""
+    jobs = []
+    for block in re.split(r"\n(?=\[.*\]\n)", log):
+        rule = re.search(r"^\s*(?:local)?rule (\w+):", block, re.M)
+        if rule:
+            wc = re.search(r"^\s*wildcards: (.*)$", block, re.M)
+            jobs.append((rule[1], wc[1] if wc else ""))
+    return jobs
+
+
+def test_damage_is_set_aside_and_exactly_that_output_rebuilt(tiny_done, tmp_path):
+    root = tmp_path / "damaged"
+    shutil.copytree(tiny_done, root)
+    before = mlflow_runs(root)
+    undamaged = result_bytes(tiny_done)
+
+    weights = root / RUNS / "symmetry/paper/all_seeds/weights.npz"  # a truncated archive
+    weights.write_bytes(weights.read_bytes()[:100])
+    shard = root / RUNS / "symmetry/hidden_3/shards/seeds4-5/summary.csv"  # an emptied table
+    shard.write_bytes(b"")
+    heldout = root / RUNS / "family_trees/paper/all_seeds/heldout.csv"  # a deleted file
+    heldout.unlink()
+
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for path in (weights, shard, heldout):
+        assert f"damaged: {path.relative_to(root)}" in r.stderr, r.stderr[:3000]
+    jobs = jobs_run(r.stderr)
+    trained = [w for rule, w in jobs if rule == "train_shard"]
+    combined = sorted(w for rule, w in jobs if rule == "combine_shards")
+    assert trained == ["experiment=symmetry, configuration=hidden_3, first=4, last=5"], jobs
+    assert combined == sorted(
+        f"experiment={e}, configuration={c}" for e, c in
+        [("symmetry", "paper"), ("symmetry", "hidden_3"), ("family_trees", "paper")]
+    ), jobs  # fmt: skip
+
+    after = result_bytes(root)
+    damaged = {k for k in after if k.startswith("results/damaged/")}
+    assert {k: v for k, v in after.items() if k not in damaged} == undamaged, "byte-identical to undamaged"
+    kept = root / "results/damaged/runs/symmetry/paper/all_seeds"
+    assert (kept / "curves.npz").read_bytes() == undamaged[f"{RUNS}/symmetry/paper/all_seeds/curves.npz"]
+    runs = mlflow_runs(root)
+    assert sorted(runs.run_uuid) == sorted(before.run_uuid), "no run logged twice, none lost"
+
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0 and "Nothing to be done" in r.stderr
+
+
+def test_reader_names_the_damaged_file_and_what_to_do(tiny_done, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_done / RUNS / "family_trees/paper/all_seeds", run)
+    assert load_run(run).seeds.tolist() == [0, 1, 2]
+    cases = {
+        "weights.npz": lambda p: p.write_bytes(p.read_bytes()[:-10]),
+        "summary.csv": lambda p: p.write_bytes(b""),
+        "heldout.csv": lambda p: p.unlink(),
+        "curves.npz": lambda p: p.write_bytes(bytes([p.read_bytes()[0] ^ 1]) + p.read_bytes()[1:]),
+        "manifest.json": lambda p: p.unlink(),
+    }
+    for name, damage in cases.items():
+        copy = tmp_path / f"damaged_{name}"
+        shutil.copytree(run, copy)
+        damage(copy / name)
+        with pytest.raises(io.DamagedResult) as err:
+            load_run(copy)
+        assert str(copy / name) in str(err.value) and "run snakemake again" in str(err.value), str(err.value)
+
+
+def test_forced_reader_after_damage_rebuilds_first(tiny_done, tmp_path):
+    """Forcing a reader (tables) on a damaged input rebuilds the input first, instead
+    of failing with BadZipFile and removing the tables."""
+    root = tmp_path / "forced"
+    shutil.copytree(tiny_done, root)
+    weights = root / RUNS / "symmetry/paper/all_seeds/weights.npz"
+    weights.write_bytes(weights.read_bytes()[:100])
+    r = snakemake(root, "--cores", "2", "--forcerun", "tables", "--until", "tables")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert {rule for rule, _ in jobs_run(r.stderr)} == {"combine_shards", "tables"}
+    assert weights.read_bytes() == (tiny_done / RUNS / "symmetry/paper/all_seeds/weights.npz").read_bytes()
+    assert (root / "results/tables/seeds.csv").read_bytes() == (
+        tiny_done / "results/tables/seeds.csv"
+    ).read_bytes()
+
+
+def test_kill_9_then_unlock_then_every_run_logged_once(tmp_path):
+    """kill -9 while runs are being logged: the next run is refused with Snakemake's
+    lock message (naming --unlock); after `snakemake --unlock` it completes, and every
+    seed has exactly one live MLflow run."""
+    config = json.loads(json.dumps(TINY))
+    config["experiments"] = {"symmetry": {**config["experiments"]["symmetry"], "seeds": 200, "variants": {}}}
+    config["seeds_per_job"] = 200
+    root = copy_project(tmp_path, config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    log = root / "logs/mlflow/symmetry/paper.log"
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if log.is_file() and "Updating database tables" in log.read_text() and len(mlflow_runs(root)) > 4:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(60)
+    assert 4 < len(mlflow_runs(root)) < 201, "killed while logging"
+    trained = (root / RUNS / "symmetry/paper/all_seeds/weights.npz").read_bytes()
+
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode != 0 and "--unlock" in r.stdout + r.stderr
+    r = snakemake(root, "--unlock")
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = mlflow_runs(root)
+    live = runs[runs.lifecycle_stage == "active"]
+    assert (live.status == "FINISHED").all()
+    assert (live.role == "configuration").sum() == 1
+    assert sorted(live[live.role == "seed"].seed.astype(int)) == list(range(200)), "each seed exactly once"
+    assert (root / RUNS / "symmetry/paper/all_seeds/weights.npz").read_bytes() == trained
+    assert np.load(root / RUNS / "symmetry/paper/all_seeds/weights.npz")["seed"].tolist() == list(range(200))
