@@ -7,7 +7,6 @@ where a skip is a failure: .ci/run installs them.
 """
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -19,12 +18,21 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, TINY, copy_project, snakemake
+from conftest import (
+    ROOT,
+    TINY,
+    assert_same_results,
+    copy_project,
+    has_module,
+    query,
+    require,
+    server_runs,
+    snakemake,
+)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_tracking_load as bench  # noqa: E402  (the server helpers and the load check)
@@ -34,62 +42,6 @@ pytestmark = pytest.mark.slow
 EXPECTED = {("symmetry", "paper"): 6, ("symmetry", "hidden_3"): 6, ("family_trees", "paper"): 3}
 SHARDS = 2 + 2 + 1  # seeds_per_job 4: symmetry 6 seeds -> 2 shards (x2 configurations), family trees 3 -> 1
 CLUSTER = ("--workflow-profile", "workflow/profiles/cluster-test")
-
-
-def require(ok, reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where everything must run."""
-    if ok:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} -- CI is set, so this test must run, not skip (see .ci/run)")
-    pytest.skip(reason)
-
-
-def has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
-def result_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under results/ (tables, runs, shards, tracking markers), by relative path."""
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "results").rglob("*")) if p.is_file()
-    }
-
-
-def assert_same_results(a: Path, b: Path) -> None:
-    x, y = result_bytes(a), result_bytes(b)
-    assert len(x) > 20 and x.keys() == y.keys()
-    assert [k for k in x if x[k] != y[k]] == [], "results differ byte for byte"
-
-
-def query(db_uri: str, sql: str, *args) -> list[tuple]:
-    import psycopg2
-
-    with contextlib.closing(psycopg2.connect(db_uri)) as conn, conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
-
-
-RUNS_SQL = """select r.run_uuid, r.status, r.lifecycle_stage, e.name,
-    (select value from tags t where t.run_uuid = r.run_uuid and t.key = 'backprop86.role'),
-    (select value from tags t where t.run_uuid = r.run_uuid and t.key = 'backprop86.configuration'),
-    (select value from tags t where t.run_uuid = r.run_uuid and t.key = 'backprop86.seed'),
-    (select value from tags t where t.run_uuid = r.run_uuid and t.key = 'backprop86.config_hash')
-    from runs r join experiments e on r.experiment_id = e.experiment_id"""
-
-
-def server_runs(db_uri: str) -> pd.DataFrame:
-    cols = [
-        "run_uuid",
-        "status",
-        "lifecycle_stage",
-        "experiment",
-        "role",
-        "configuration",
-        "seed",
-        "config_hash",
-    ]
-    return pd.DataFrame(query(db_uri, RUNS_SQL), columns=cols)
 
 
 def jobs_run(r: subprocess.CompletedProcess) -> Counter:
@@ -169,20 +121,6 @@ def test_slurm_profile_is_valid(tmp_path):
 
 
 # --- a tracking server backed by PostgreSQL ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """PostgreSQL on loopback in a temporary data directory and ``mlflow server`` on it,
-    serving artifacts; both stopped afterwards. Yields (http URI, database URI, artifacts dir)."""
-    require(bench.pg_bin() is not None, "PostgreSQL is not installed (apt-get install postgresql)")
-    require(has_module("psycopg2"), "psycopg2 is not installed (pip install psycopg2-binary)")
-    require(os.geteuid() != 0 or shutil.which("runuser"), "running as root without runuser(1)")
-    artifacts = tmp_path_factory.mktemp("server") / "artifacts"
-    start = time.perf_counter()
-    with bench.postgres() as db, bench.mlflow_server(db, artifacts) as uri:
-        print(f"PostgreSQL + mlflow server up in {time.perf_counter() - start:.1f} s")
-        yield uri, db, artifacts
 
 
 @pytest.fixture(scope="module")

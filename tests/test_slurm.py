@@ -1,0 +1,177 @@
+"""The SLURM profile on a real SLURM cluster: one node on 127.0.0.1 with accounting
+(slurmdbd on MariaDB), started by tests/slurm_cluster.py from Debian's packages.
+
+The tiny workflow runs through ``--workflow-profile workflow/profiles/slurm`` with the
+profile's site-specific keys filled in as a user would (account, partition), once
+against the default local store and once against the PostgreSQL-backed tracking
+server; a job that fails on its node is reported as failed, with its logs.
+
+Needs root and the packages .ci/run installs; skips without them, except in CI (CI set),
+where a skip is a failure.
+"""
+
+import json
+import re
+import sqlite3
+import time
+from collections import Counter
+from contextlib import ExitStack, closing
+from pathlib import Path
+
+import pytest
+import slurm_cluster
+import yaml
+from conftest import RUNS_SQL, TINY, assert_same_results, copy_project, has_module, require, snakemake
+
+pytestmark = pytest.mark.slow
+
+PROFILE = ("--workflow-profile", "workflow/profiles/slurm")
+SHARDS = 2 + 2 + 1  # seeds_per_job 4: symmetry 6 seeds -> 2 shards (x2 configurations), family trees 3 -> 1
+LOGGED = 3  # configurations, one log_mlflow job each
+TIMEOUT = 900  # seconds: a run that hangs fails the test instead of CI
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """The cluster, for every test of this module; stopped and its configuration removed after."""
+    for plugin in ("snakemake_executor_plugin_slurm", "snakemake_executor_plugin_slurm_jobstep"):
+        require(has_module(plugin), f"{plugin} is not installed (pip install -e '.[test]')")
+    with ExitStack() as stack:
+        start = time.perf_counter()
+        try:
+            cluster = stack.enter_context(slurm_cluster.cluster(tmp_path_factory.mktemp("slurm")))
+        except slurm_cluster.Unavailable as e:
+            require(False, f"the SLURM test cluster cannot run here: {e}")
+        print(f"{cluster.version} cluster with slurmdbd up in {time.perf_counter() - start:.1f} s")
+        yield cluster
+
+
+def fill_profile(root: Path, cluster: slurm_cluster.Cluster, **settings) -> None:
+    """The project copy's SLURM profile with its site-specific keys filled in, as the
+    profile asks a user to; status checks start after 2 s (the profile's 40 s suit a
+    busy cluster whose accounting lags; here it answers at once)."""
+    path = root / "workflow/profiles/slurm/config.yaml"
+    profile = yaml.safe_load(path.read_text())
+    profile["default-resources"].update(slurm_account=cluster.account, slurm_partition=cluster.partition)
+    profile["slurm-init-seconds-before-status-checks"] = 2
+    profile.update(settings)
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+
+
+def run_slurm(root: Path, *args: str, env: dict | None = None):
+    start = time.perf_counter()
+    r = snakemake(root, *PROFILE, *args, env=env, timeout=TIMEOUT)
+    print(f"workflow through SLURM: {time.perf_counter() - start:.1f} s")
+    return r
+
+
+def slurm_jobs(r) -> list[str]:
+    """The SLURM job ids Snakemake reports it submitted."""
+    return re.findall(r"has been submitted with SLURM jobid (\d+)", r.stderr)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory, slurm):
+    root = copy_project(tmp_path_factory.mktemp("slurm_run"), TINY)
+    fill_profile(root, slurm)
+    r = run_slurm(root)
+    assert r.returncode == 0, r.stderr[-4000:]
+    return root, r
+
+
+def test_slurm_run_is_byte_identical_to_a_local_run(tiny_done, slurm_run):
+    assert_same_results(tiny_done, slurm_run[0])
+
+
+def test_slurm_ran_each_heavy_job_as_a_job_with_its_resources(slurm_run, slurm):
+    root, r = slurm_run
+    jobs = slurm_jobs(r)
+    assert len(jobs) == SHARDS + LOGGED, r.stderr[-3000:]
+    rows = slurm.sacct("-X", "-j", ",".join(jobs), "-o", "State,Account,Partition,NodeList,ReqMem,Timelimit")
+    assert len(rows) == len(jobs)
+    assert {tuple(row[:4]) for row in rows} == {("COMPLETED", slurm.account, slurm.partition, slurm.node)}
+    # the rules' mem_mb and runtime reached the scheduler: train_shard 2000 MB / 60 min, log_mlflow 1000 / 30
+    assert Counter(tuple(row[4:]) for row in rows) == {
+        ("2000M", "01:00:00"): SHARDS,
+        ("1000M", "00:30:00"): LOGGED,
+    }
+    # light rules ran on the submit host, not as jobs
+    assert "localrule combine_shards" in r.stderr and "localrule tables" in r.stderr
+    # a successful job's SLURM log is removed (slurm-keep-successful-logs: false)
+    assert not list((root / "logs" / "slurm").rglob("*.log"))
+
+
+def logged(conn) -> tuple[Counter, Counter]:
+    """Runs and metric points of an MLflow store, by what they are (experiment, role,
+    configuration, seed), not by their ids: (runs, points)."""
+    with closing(conn.cursor()) as cur:
+        cur.execute(RUNS_SQL)
+        who = {row[0]: (row[3], row[4], row[5], row[6], row[1]) for row in cur.fetchall()}
+        cur.execute("select run_uuid, key, step, value, is_nan from metrics")
+        points = Counter(
+            (who[run], key, step, value, bool(nan)) for run, key, step, value, nan in cur.fetchall()
+        )
+    return Counter(who.values()), points
+
+
+def test_slurm_run_against_the_tracking_server_logs_every_run_and_point_once(
+    tmp_path, slurm, server, tiny_done
+):
+    import psycopg2
+
+    uri, db, _ = server
+    root = copy_project(tmp_path, TINY)
+    fill_profile(root, slurm)
+    r = run_slurm(root, env={"MLFLOW_TRACKING_URI": uri})
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert_same_results(tiny_done, root)
+    assert not (root / "mlflow.db").exists(), "nothing went to a local store"
+
+    with closing(sqlite3.connect(f"file:{tiny_done / 'mlflow.db'}?mode=ro", uri=True)) as local:
+        want_runs, want_points = logged(local)
+    with closing(psycopg2.connect(db)) as remote:
+        runs, points = logged(remote)
+    assert sum(want_runs.values()) == LOGGED + 6 + 6 + 3 + 1  # configurations, seeds, and the figures' run
+    assert sum(want_points.values()) > 1000
+    assert runs == want_runs, "every run logged once, each FINISHED"
+    missing, extra = want_points - points, points - want_points
+    assert not missing and not extra, f"{len(missing)} points missing, {len(extra)} logged twice or wrong"
+
+
+def test_a_job_failing_on_its_node_is_reported_with_its_logs(tmp_path, slurm):
+    """Compute nodes that cannot reach the tracking server: each logging job fails on its
+    node within seconds; Snakemake reports each failure with the job's log and its SLURM
+    log, after the profile's retries, and exits instead of waiting; training is kept."""
+    config = json.loads(json.dumps(TINY))
+    config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
+    root = copy_project(tmp_path, config)
+    fill_profile(root, slurm, retries=1)
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+    start = time.perf_counter()
+    r = run_slurm(root, "--keep-going", env={"MLFLOW_TRACKING_URI": dead})
+    elapsed = time.perf_counter() - start
+    assert r.returncode != 0, r.stderr[-3000:]
+
+    out = r.stderr
+    failed = re.findall(r"SLURM-job '(\d+)' failed, SLURM status is: '(\w+)'", out)
+    assert len(failed) == 2 * 2, out[-4000:]  # two configurations, each tried twice (retries: 1)
+    assert {state for _, state in failed} == {"FAILED"}
+    rows = dict(slurm.sacct("-X", "-j", ",".join(j for j, _ in failed), "-o", "JobID,State"))
+    assert set(rows.values()) == {"FAILED"}, rows
+    for cfg in ("paper", "hidden_3"):
+        log = f"logs/mlflow/symmetry/{cfg}.log"
+        assert "Error in rule log_mlflow" in out and log in out, out[-4000:]
+        assert f"MLflow tracking server at {dead} is unreachable" in (root / log).read_text()
+    # each failure names its SLURM log, which is kept and holds the job's own output
+    slurm_logs = set(re.findall(r"(\S*logs/slurm/log_mlflow/\S+?\.log)", out))
+    assert len(slurm_logs) == 2 * 2, slurm_logs
+    for path in slurm_logs:
+        text = (root / path).read_text() if not Path(path).is_absolute() else Path(path).read_text()
+        assert "rule log_mlflow:" in text and "is unreachable" in text, text[-2000:]
+    # show-failed-logs printed the job's log on the terminal
+    assert out.count(f"MLflow tracking server at {dead} is unreachable") >= 2
+    # the training jobs ran and their results are kept for the next run
+    assert len(list((root / "results/runs/symmetry").glob("*/shards/seeds*/summary.csv"))) == 4
+    assert (root / "results/tables/seeds.csv").is_file()  # --keep-going: what does not need logging
+    assert not (root / "results" / "tracking").exists()
+    print(f"failing run gave up after {elapsed:.1f} s")
