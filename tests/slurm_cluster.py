@@ -199,8 +199,10 @@ AccountingStoragePort={ports["slurmdbd"]}
 # with MUNGE, the socket that authenticates to slurmdbd
 AccountingStoragePass={munge_socket}
 AccountingStorageEnforce=associations
+# memory use sampled every second; a step over its memory request is killed
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=task=5
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
 PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """

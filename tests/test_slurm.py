@@ -2,9 +2,9 @@
 (slurmdbd on MariaDB), started by tests/slurm_cluster.py from Debian's packages.
 
 The tiny workflow runs through ``--workflow-profile workflow/profiles/slurm`` with the
-profile's site-specific keys filled in as a user would (account, partition), once
-against the default local store and once against the PostgreSQL-backed tracking
-server; a job that fails on its node is reported as failed, with its logs.
+profile's site-specific keys filled in as a user would (account, partition), logging to
+the PostgreSQL-backed tracking server; a job that fails on its node is reported as
+failed, with its logs.
 
 Needs root and the packages .ci/run installs; skips without them, except in CI (CI set),
 where a skip is a failure.
@@ -71,10 +71,12 @@ def slurm_jobs(r) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory, slurm):
+def slurm_run(tmp_path_factory, slurm, server):
+    """The tiny workflow through the SLURM profile, logging to the tracking server, as
+    the profile tells a user to (never to a SQLite store from a cluster)."""
     root = copy_project(tmp_path_factory.mktemp("slurm_run"), TINY)
     fill_profile(root, slurm)
-    r = run_slurm(root)
+    r = run_slurm(root, env={"MLFLOW_TRACKING_URI": server[0]})
     assert r.returncode == 0, r.stderr[-4000:]
     return root, r
 
@@ -101,9 +103,9 @@ def test_slurm_ran_each_heavy_job_as_a_job_with_its_resources(slurm_run, slurm):
     assert not list((root / "logs" / "slurm").rglob("*.log"))
 
 
-def logged(conn) -> tuple[Counter, Counter]:
-    """Runs and metric points of an MLflow store, by what they are (experiment, role,
-    configuration, seed), not by their ids: (runs, points)."""
+def logged(conn) -> tuple[Counter, Counter, Counter]:
+    """Runs, params and metric points of an MLflow store, by what they are (experiment,
+    role, configuration, seed), not by their ids."""
     with closing(conn.cursor()) as cur:
         cur.execute(RUNS_SQL)
         who = {row[0]: (row[3], row[4], row[5], row[6], row[1]) for row in cur.fetchall()}
@@ -111,67 +113,63 @@ def logged(conn) -> tuple[Counter, Counter]:
         points = Counter(
             (who[run], key, step, value, bool(nan)) for run, key, step, value, nan in cur.fetchall()
         )
-    return Counter(who.values()), points
+        cur.execute("select run_uuid, key, value from params")
+        params = Counter((who[run], key, value) for run, key, value in cur.fetchall())
+    return Counter(who.values()), params, points
 
 
-def test_slurm_run_against_the_tracking_server_logs_every_run_and_point_once(
-    tmp_path, slurm, server, tiny_done
-):
+def test_slurm_run_logged_every_run_and_point_once(slurm_run, server, tiny_done):
+    """The same runs, params and metric points as the local run's store, each once: no
+    job logged twice (a retry would), none was lost."""
     import psycopg2
 
-    uri, db, _ = server
-    root = copy_project(tmp_path, TINY)
-    fill_profile(root, slurm)
-    r = run_slurm(root, env={"MLFLOW_TRACKING_URI": uri})
-    assert r.returncode == 0, r.stderr[-4000:]
-    assert_same_results(tiny_done, root)
-    assert not (root / "mlflow.db").exists(), "nothing went to a local store"
-
+    root, _ = slurm_run
+    assert not (root / "mlflow.db").exists() and not (root / "mlruns").exists(), (
+        "nothing went to a local store"
+    )
     with closing(sqlite3.connect(f"file:{tiny_done / 'mlflow.db'}?mode=ro", uri=True)) as local:
-        want_runs, want_points = logged(local)
-    with closing(psycopg2.connect(db)) as remote:
-        runs, points = logged(remote)
-    assert sum(want_runs.values()) == LOGGED + 6 + 6 + 3 + 1  # configurations, seeds, and the figures' run
+        want_runs, want_params, want_points = logged(local)
+    with closing(psycopg2.connect(server[1])) as remote:
+        runs, params, points = logged(remote)
+    assert sum(want_runs.values()) == LOGGED + 6 + 6 + 3  # a run per configuration and per seed
     assert sum(want_points.values()) > 1000
     assert runs == want_runs, "every run logged once, each FINISHED"
+    assert params == want_params
     missing, extra = want_points - points, points - want_points
     assert not missing and not extra, f"{len(missing)} points missing, {len(extra)} logged twice or wrong"
 
 
 def test_a_job_failing_on_its_node_is_reported_with_its_logs(tmp_path, slurm):
-    """Compute nodes that cannot reach the tracking server: each logging job fails on its
-    node within seconds; Snakemake reports each failure with the job's log and its SLURM
-    log, after the profile's retries, and exits instead of waiting; training is kept."""
+    """A training job that asks for less memory than it uses (mem_mb 100; the job's
+    Python alone takes more) is killed on its node by SLURM. Snakemake reports the
+    failure after the profile's retries, naming the job's log and its SLURM log, which
+    says why, and exits instead of waiting for the job."""
     config = json.loads(json.dumps(TINY))
     config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
+    del config["experiments"]["symmetry"]["variants"]
+    config["experiments"]["symmetry"]["seeds"] = 4  # one shard
     root = copy_project(tmp_path, config)
-    fill_profile(root, slurm, retries=1)
-    dead = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+    fill_profile(root, slurm, retries=1, **{"set-resources": {"train_shard": {"mem_mb": 100}}})
     start = time.perf_counter()
-    r = run_slurm(root, "--keep-going", env={"MLFLOW_TRACKING_URI": dead})
+    r = run_slurm(root)
     elapsed = time.perf_counter() - start
     assert r.returncode != 0, r.stderr[-3000:]
 
     out = r.stderr
+    jobs = slurm_jobs(r)
     failed = re.findall(r"SLURM-job '(\d+)' failed, SLURM status is: '(\w+)'", out)
-    assert len(failed) == 2 * 2, out[-4000:]  # two configurations, each tried twice (retries: 1)
-    assert {state for _, state in failed} == {"FAILED"}
-    rows = dict(slurm.sacct("-X", "-j", ",".join(j for j, _ in failed), "-o", "JobID,State"))
-    assert set(rows.values()) == {"FAILED"}, rows
-    for cfg in ("paper", "hidden_3"):
-        log = f"logs/mlflow/symmetry/{cfg}.log"
-        assert "Error in rule log_mlflow" in out and log in out, out[-4000:]
-        assert f"MLflow tracking server at {dead} is unreachable" in (root / log).read_text()
-    # each failure names its SLURM log, which is kept and holds the job's own output
-    slurm_logs = set(re.findall(r"(\S*logs/slurm/log_mlflow/\S+?\.log)", out))
-    assert len(slurm_logs) == 2 * 2, slurm_logs
+    assert len(jobs) == 2 and [j for j, _ in failed] == jobs, out[-4000:]  # tried twice (retries: 1)
+    assert {state for _, state in failed} == {"FAILED"}, out[-4000:]
+    assert slurm.sacct("-X", "-j", ",".join(jobs), "-o", "State,ReqMem") == [["FAILED", "100M"]] * 2
+    log = "logs/train/symmetry/paper/seeds0-3.log"
+    assert "Error in rule train_shard" in out and log in out, out[-4000:]
+    # each failure names its SLURM log, which is kept and says what happened
+    slurm_logs = re.findall(r"log: .*?, (\S+/logs/slurm/rule_train_shard/\S+?\.log) \(check log", out)
+    assert [Path(p).stem for p in slurm_logs] == jobs, out[-4000:]
     for path in slurm_logs:
-        text = (root / path).read_text() if not Path(path).is_absolute() else Path(path).read_text()
-        assert "rule log_mlflow:" in text and "is unreachable" in text, text[-2000:]
-    # show-failed-logs printed the job's log on the terminal
-    assert out.count(f"MLflow tracking server at {dead} is unreachable") >= 2
-    # the training jobs ran and their results are kept for the next run
-    assert len(list((root / "results/runs/symmetry").glob("*/shards/seeds*/summary.csv"))) == 4
-    assert (root / "results/tables/seeds.csv").is_file()  # --keep-going: what does not need logging
-    assert not (root / "results" / "tracking").exists()
-    print(f"failing run gave up after {elapsed:.1f} s")
+        text = Path(path).read_text()
+        assert re.search(
+            r"StepId=\d+\.batch exceeded memory limit \(\d+ > 104857600\), being killed", text
+        ), text
+    assert not (root / "results/runs/symmetry/paper/shards/seeds0-3").exists()
+    print(f"failing job reported after {elapsed:.1f} s")
