@@ -46,13 +46,15 @@ def slurm(tmp_path_factory):
         yield cluster
 
 
-def fill_profile(root: Path, cluster: slurm_cluster.Cluster, **settings) -> None:
+def fill_profile(root: Path, cluster: slurm_cluster.Cluster, account: str | None = None, **settings) -> None:
     """The project copy's SLURM profile with its site-specific keys filled in, as the
     profile asks a user to; status checks start after 2 s (the profile's 40 s suit a
     busy cluster whose accounting lags; here it answers at once)."""
     path = root / "workflow/profiles/slurm/config.yaml"
     profile = yaml.safe_load(path.read_text())
-    profile["default-resources"].update(slurm_account=cluster.account, slurm_partition=cluster.partition)
+    profile["default-resources"].update(
+        slurm_account=account or cluster.account, slurm_partition=cluster.partition
+    )
     profile["slurm-init-seconds-before-status-checks"] = 2
     profile.update(settings)
     path.write_text(yaml.safe_dump(profile, sort_keys=False))
@@ -173,3 +175,17 @@ def test_a_job_failing_on_its_node_is_reported_with_its_logs(tmp_path, slurm):
         ), text
     assert not (root / "results/runs/symmetry/paper/shards/seeds0-3").exists()
     print(f"failing job reported after {elapsed:.1f} s")
+
+
+def test_a_wrong_account_is_refused_naming_the_accounts(tmp_path, slurm):
+    """A site key filled in wrongly: no job reaches the queue, and the error lists the accounts."""
+    root = copy_project(tmp_path, TINY)
+    fill_profile(root, slurm, account="no_such_account")
+    before = slurm.sacct("-X", "-o", "JobID")
+    r = run_slurm(root)
+    assert r.returncode != 0
+    assert "The given account no_such_account appears to be invalid" in r.stderr, r.stderr[-3000:]
+    accounts = re.search(r"Available accounts:\n(.*)", r.stderr)[1]
+    assert slurm.account in accounts.split(", ")
+    assert not slurm_jobs(r) and slurm.sacct("-X", "-o", "JobID") == before
+    assert not (root / "results" / "runs").exists()
