@@ -29,6 +29,7 @@ ETC = Path("/etc/slurm")
 CLUSTER = "backprop86"
 ACCOUNT = "backprop86"
 PARTITION = "main"
+MARK = "# A single-node test cluster on loopback (tests/slurm_cluster.py)"
 PROGRAMS = ["munged", "mariadbd", "mariadb-install-db", "mariadb", "slurmdbd", "slurmctld", "slurmd"]
 CLIENTS = ["sbatch", "srun", "squeue", "sacct", "sacctmgr", "scancel", "sinfo", "scontrol"]
 
@@ -44,10 +45,7 @@ class Cluster:
     account: str
     version: str  # e.g. "slurm-wlm 22.05.8"
     work: Path
-
-    def log(self, daemon: str) -> str:
-        path = self.work / "log" / f"{daemon}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+    pids: list[int]  # of the daemons
 
     def sacct(self, *args: str) -> list[list[str]]:
         """Rows of ``sacct --parsable2 --noheader --allusers <args>``, split into fields."""
@@ -85,19 +83,26 @@ def wait_for(what: str, ok, timeout: float, logs) -> None:
 def check_prerequisites() -> None:
     if os.geteuid() != 0:
         raise Unavailable("a SLURM cluster needs root (its daemons and /etc/slurm)")
-    missing = [
-        p for p in PROGRAMS + CLIENTS if shutil.which(p, path=os.environ["PATH"] + ":/usr/sbin") is None
-    ]
+    missing = [p for p in PROGRAMS + CLIENTS if shutil.which(p) is None]
     if missing:
         raise Unavailable(
-            f"not installed: {', '.join(missing)} "
+            f"not on PATH: {', '.join(missing)} "
             "(apt-get install slurmctld slurmd slurm-client munge slurmdbd mariadb-server)"
         )
     if not Path("/etc/munge/munge.key").is_file():
         raise Unavailable("no MUNGE key at /etc/munge/munge.key (the munge package creates one)")
     for name in ("slurm.conf", "slurmdbd.conf"):
-        if (ETC / name).exists():
-            raise Unavailable(f"{ETC / name} exists: this machine has a SLURM configuration, left alone")
+        path = ETC / name
+        if not path.exists():
+            continue
+        text = path.read_text(errors="replace")
+        if text.startswith(MARK):  # a test run killed before it could clean up
+            pids = re.search(r"PidFile=(\S+)/", text)
+            raise Unavailable(
+                f"{path} is left from a test cluster whose run was killed: stop its daemons "
+                f"(PID files in {pids[1] if pids else '?'}) and remove {ETC}/slurm.conf and slurmdbd.conf"
+            )
+        raise Unavailable(f"{path} exists: this machine has a SLURM configuration, left alone")
 
 
 @contextlib.contextmanager
@@ -171,7 +176,7 @@ class Daemons:
 
 def slurm_conf(work: Path, node: str, cpus: int, memory: int, ports: dict, munge_socket: Path) -> str:
     return f"""\
-# A single-node test cluster on loopback (tests/slurm_cluster.py); removed after the tests.
+{MARK}; removed after the tests.
 ClusterName={CLUSTER}
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort={ports["slurmctld"]}
@@ -210,7 +215,7 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
 
 def slurmdbd_conf(work: Path, ports: dict, password: str, munge_socket: Path) -> str:
     return f"""\
-# Accounting for the test cluster (tests/slurm_cluster.py); removed after the tests.
+{MARK}: its accounting; removed after the tests.
 AuthType=auth/munge
 AuthInfo=socket={munge_socket}
 DbdHost=localhost
@@ -308,7 +313,8 @@ def start(stack: contextlib.ExitStack, work: Path) -> Cluster:
         return run(["sinfo", "-h", "-n", node, "-o", "%T"]).stdout.strip() == "idle"
 
     wait_for(f"node {node}", node_idle, 60, daemons.logs)
-    return Cluster(node=node, partition=PARTITION, account=ACCOUNT, version=version, work=work)
+    pids = [proc.pid for _, proc in daemons.procs]
+    return Cluster(node=node, partition=PARTITION, account=ACCOUNT, version=version, work=work, pids=pids)
 
 
 FINISHED = {

@@ -11,6 +11,7 @@ where a skip is a failure.
 """
 
 import json
+import os
 import re
 import sqlite3
 import time
@@ -31,17 +32,48 @@ LOGGED = 3  # configurations, one log_mlflow job each
 TIMEOUT = 900  # seconds: a run that hangs fails the test instead of CI
 
 
+def require_cluster():
+    for plugin in ("snakemake_executor_plugin_slurm", "snakemake_executor_plugin_slurm_jobstep"):
+        require(has_module(plugin), f"{plugin} is not installed (pip install -e '.[test]')")
+
+
+def start_cluster(stack: ExitStack, work: Path) -> slurm_cluster.Cluster:
+    try:
+        return stack.enter_context(slurm_cluster.cluster(work))
+    except slurm_cluster.Unavailable as e:
+        require(False, f"the SLURM test cluster cannot run here: {e}")
+
+
+def test_the_cluster_leaves_nothing_behind_when_a_test_fails(tmp_path):
+    """Defined first, so that it runs before the module's cluster starts."""
+    require_cluster()
+    etc = sorted(slurm_cluster.ETC.iterdir()) if slurm_cluster.ETC.exists() else None
+    with pytest.raises(RuntimeError, match="a test failed"), ExitStack() as stack:
+        cluster = start_cluster(stack, tmp_path)
+        sbatch = ["sbatch", "--parsable", "-A", cluster.account, f"--output={tmp_path}/job.out"]
+        job = slurm_cluster.run([*sbatch, "--wrap", "sleep 300"]).stdout.strip()
+        deadline = time.monotonic() + 60
+        while slurm_cluster.run(["squeue", "-h", "-j", job, "-o", "%T"]).stdout.strip() != "RUNNING":
+            assert time.monotonic() < deadline, "the job did not start"
+            time.sleep(0.5)
+        listed = slurm_cluster.run(
+            ["scontrol", "listpids", job], env={**os.environ, "SLURMD_NODENAME": cluster.node}
+        )
+        pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:]]
+        assert pids, listed.stdout
+        raise RuntimeError("a test failed")
+    assert (sorted(slurm_cluster.ETC.iterdir()) if slurm_cluster.ETC.exists() else None) == etc
+    running = [pid for pid in [*cluster.pids, *pids] if Path(f"/proc/{pid}").exists()]
+    assert not running, "daemons and the job's processes all stopped"
+
+
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     """The cluster, for every test of this module; stopped and its configuration removed after."""
-    for plugin in ("snakemake_executor_plugin_slurm", "snakemake_executor_plugin_slurm_jobstep"):
-        require(has_module(plugin), f"{plugin} is not installed (pip install -e '.[test]')")
+    require_cluster()
     with ExitStack() as stack:
         start = time.perf_counter()
-        try:
-            cluster = stack.enter_context(slurm_cluster.cluster(tmp_path_factory.mktemp("slurm")))
-        except slurm_cluster.Unavailable as e:
-            require(False, f"the SLURM test cluster cannot run here: {e}")
+        cluster = start_cluster(stack, tmp_path_factory.mktemp("slurm"))
         print(f"{cluster.version} cluster with slurmdbd up in {time.perf_counter() - start:.1f} s")
         yield cluster
 
