@@ -10,16 +10,17 @@ from matplotlib.text import Text
 
 from backprop86 import figures as F
 from backprop86.claims import encoding_strengths, person_features
+from backprop86.config import setting_defaults
 from backprop86.experiments import Run, learning_rule, load_run, train_seeds
 from backprop86.learning import TrainResult, total_error
 from backprop86.tasks import build_task
 from backprop86.tasks.family_trees import FamilyTrees
 
-SYM = {"task": "symmetry", "seeds": 4, "hidden": 2, "init_range": 0.3,
+SYM = {**setting_defaults("symmetry"), "task": "symmetry", "seeds": 4, "hidden": 2, "init_range": 0.3,
        "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "weight_decay": 0.0, "margin": 0.0,
-       "margin_error": "from_target", "max_sweeps": 300, "stop_at": "within_0_2",
+       "max_sweeps": 300, "stop_at": "within_0_2",
        "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
-FT = {"task": "family_trees", "seeds": 2, "init_range": 1.0,
+FT = {**setting_defaults("family_trees"), "task": "family_trees", "seeds": 2, "init_range": 1.0,
       "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}, {"start_sweep": 21, "epsilon": 0.01, "alpha": 0.9}],
       "weight_decay": 0.0, "margin": 0.2, "margin_error": "from_edge", "max_sweeps": 40, "stop_at": None,
       "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from conftest import assert_finite_differences
 
+from backprop86.config import setting_defaults
 from backprop86.learning import LearningRule, Phase, total_error
 from backprop86.net import Architecture, OneHot, layered
 from backprop86.tasks import build_task
@@ -49,7 +50,7 @@ def test_family_tree_gradients(shape):
 
 def test_family_tree_gradients_with_one_hot_inputs_and_margin():
     """The task's own inputs, given as indices: eq. 1 as a row lookup, eq. 6 as a sum over each unit's cases."""
-    task = build_task({"task": "family_trees", "held_out": None, "n_held_out": 4})
+    task = build_task({"task": "family_trees", **setting_defaults("family_trees")})
     assert all(isinstance(task.inputs[g], OneHot) for g in ("person1", "relation"))
     cases = [0, 7, 50, 103]
     inputs = {g: v[cases] for g, v in task.inputs.items()}
@@ -57,7 +58,7 @@ def test_family_tree_gradients_with_one_hot_inputs_and_margin():
 
 
 def test_one_hot_inputs_give_what_the_dense_product_gives():
-    task = build_task({"task": "family_trees", "held_out": None, "n_held_out": 4})
+    task = build_task({"task": "family_trees", **setting_defaults("family_trees")})
     dense = {g: v.dense for g, v in task.inputs.items()}
     params = task.net.init_params([np.random.default_rng(k) for k in range(2)], 1.0)
     y, yd = task.net.forward(params, task.inputs), task.net.forward(params, dense)

@@ -8,7 +8,7 @@ import pytest
 from conftest import assert_finite_differences
 
 from backprop86.claims_iterative import claims_table
-from backprop86.config import ConfigError, validate
+from backprop86.config import ConfigError, setting_defaults, validate
 from backprop86.experiments import train_seeds
 from backprop86.iterative import BIAS, INPUT, RECURRENT, IterativeNet
 from backprop86.learning import LearningRule, Phase, total_error, train
@@ -194,10 +194,9 @@ def test_sequence_completion_is_the_mirror_of_what_is_shown():
         assert list(targets[c]) == list(np.eye(3)[b]) + list(np.eye(3)[a])
 
 
-SHIFT = dict(task="shift_register", seeds=1, units=3, steps=3, init_range=0.3, weight_decay=0.0, margin=0.0,
-             margin_error="from_target",
+SHIFT = {**setting_defaults("shift_register"), **dict(task="shift_register", seeds=1, units=3, steps=3, init_range=0.3, weight_decay=0.0, margin=0.0,
              schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)], max_sweeps=300, stop_at="tight",
-             criteria={"rounded": 0.5, "tight": 0.2})  # fmt: skip
+             criteria={"rounded": 0.5, "tight": 0.2})}  # fmt: skip
 SEQUENCE = {**SHIFT, "task": "sequence_completion", "units": 6, "max_sweeps": 1500}
 del SEQUENCE["steps"]
 

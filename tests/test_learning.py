@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from backprop86.config import setting_defaults
 from backprop86.learning import LearningRule, Phase, total_error, train
 from backprop86.net import layered
 
@@ -154,7 +155,7 @@ def test_family_trees_against_an_independent_per_seed_loop():
     from backprop86.experiments import seed_generators
     from backprop86.tasks import build_task, held_out_masks
 
-    task = build_task({"task": "family_trees", "held_out": None, "n_held_out": 4})
+    task = build_task({"task": "family_trees", **setting_defaults("family_trees")})
     gens = [seed_generators(s) for s in range(3)]
     params = task.net.init_params([g[0] for g in gens], 1.0)
     mask = held_out_masks(104, task.held_out, [g[1] for g in gens])

@@ -300,6 +300,10 @@ def validate(config: dict) -> dict:
             _check_semantics(name, cfg, settings)
             _check_memory(config, name, cfg, settings)
     _check_report(config)
+    if "readings_map" in config:
+        from .readings_map import check
+
+        check(config)
     return config
 
 
@@ -409,8 +413,16 @@ def _check_semantics(exp: str, cfg: str, s: dict) -> None:
                     f"[{person}, {rel}] is not one of the {len(ft.questions)} questions "
                     "(a person of the trees and a relationship they have)",
                 )
-        if s["n_held_out"] >= len(ft.questions):
-            raise _fail(path + ("n_held_out",), f"must be below {len(ft.questions)}")
+        pool = (
+            len(ft.questions)
+            if s["held_out_from"] == "all"
+            else sum(len(ft.related(*q)) == 1 for q in ft.questions)
+        )
+        if s["n_held_out"] >= pool:
+            raise _fail(
+                path + ("n_held_out",),
+                f"must be below {pool}, the questions held_out_from {s['held_out_from']} draws from",
+            )
 
 
 def held_out_count(settings: dict) -> int:

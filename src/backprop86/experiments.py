@@ -33,6 +33,7 @@ def learning_rule(settings: dict) -> LearningRule:
     return LearningRule(
         schedule=tuple(Phase(p["start_sweep"], p["epsilon"], p["alpha"]) for p in settings["schedule"]),
         weight_decay=settings["weight_decay"],
+        decay_biases=settings["decay_biases"],
         margin=settings["margin"],
         margin_from_edge=settings["margin_error"] == "from_edge",
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from .net import Architecture, OneHot, Params
+from .net import Architecture, OneHot, Params, is_bias
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Phase:
 class LearningRule:
     schedule: tuple[Phase, ...]
     weight_decay: float = 0.0  # fraction every weight shrinks by after each change
+    decay_biases: bool = True  # the decay shrinks the biases too ("every weight": a bias is a weight)
     margin: float = 0.0  # on-targets count no error above 1 - margin, off-targets below margin
     # Outside the margin, the error is measured from the target (y - d), or from
     # the margin's edge (y - (1 - margin) for on-targets, y - margin for off):
@@ -83,14 +84,14 @@ def worst_miss(y: np.ndarray, d: np.ndarray, cases: np.ndarray | None = None) ->
 
 
 def change_weights(w: Params, dw: Params, dE_dw: Params, copies: dict[str, int], phase: Phase,
-                   weight_decay: float) -> None:  # fmt: skip
+                   rule: LearningRule) -> None:  # fmt: skip
     """One weight change, in place: eq. 9, then weight decay. A parameter shared
     by ``copies[k]`` connections changes by the average of their ``dE/dw``."""
     for k, g in dE_dw.items():
         dw[k] = -phase.epsilon * (g / copies[k] if copies[k] > 1 else g) + phase.alpha * dw[k]  # eq. 9
         w[k] += dw[k]
-        if weight_decay:
-            w[k] *= 1.0 - weight_decay
+        if rule.weight_decay and (rule.decay_biases or not is_bias(k)):
+            w[k] *= 1.0 - rule.weight_decay
 
 
 @dataclass
@@ -209,5 +210,5 @@ def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask,
                 return
 
         dE_dw = net.backward(w, y, e)
-        change_weights(w, dw, dE_dw, copies, rule.phase(sweep + 1), rule.weight_decay)
+        change_weights(w, dw, dE_dw, copies, rule.phase(sweep + 1), rule)
         bar.update(1)

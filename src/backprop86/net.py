@@ -38,6 +38,10 @@ def bias_key(group: str) -> str:
     return f"b:{group}"
 
 
+def is_bias(key: str) -> bool:
+    return key.startswith("b:")
+
+
 @dataclass(frozen=True, eq=False)
 class OneHot:
     """An input group with exactly one unit on in each case: ``index (n_cases,)``

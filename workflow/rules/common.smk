@@ -82,7 +82,7 @@ def dataset_of(wildcards):
 
 def shard_dirs(wildcards):
     """The shards of seeds 0..seeds-1, seeds_per_job at a time."""
-    n = config["experiments"][wildcards.experiment]["seeds"]
+    n = resolve(config, wildcards.experiment, wildcards.configuration)["seeds"]
     size = default(config, "seeds_per_job")
     base = f"results/runs/{wildcards.experiment}/{wildcards.configuration}/shards"
     return [f"{base}/seeds{a}-{min(a + size, n) - 1}" for a in range(0, n, size)]

@@ -12,10 +12,12 @@ from ..net import Architecture, OneHot
 @dataclass(frozen=True)
 class HeldOut:
     """Questions each seed holds out of training: ``fixed`` case indices, or
-    ``n`` drawn per seed from the seed's own generator."""
+    ``n`` drawn per seed from the seed's own generator, among the cases ``pool``
+    (all if None)."""
 
     n: int
     fixed: tuple[int, ...] | None = None
+    pool: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -37,6 +39,11 @@ def held_out_masks(n_cases: int, held_out: HeldOut | None, rngs: list[np.random.
     if held_out is None:
         return mask
     for s, rng in enumerate(rngs):
-        out = held_out.fixed if held_out.fixed is not None else rng.choice(n_cases, held_out.n, replace=False)
+        if held_out.fixed is not None:
+            out = held_out.fixed
+        else:
+            out = rng.choice(
+                n_cases if held_out.pool is None else np.array(held_out.pool), held_out.n, replace=False
+            )
         mask[s, list(out)] = False
     return mask

@@ -17,7 +17,7 @@ from ..net import Architecture, OneHot
 from .base import HeldOut, Task
 
 ITERATIVE = False
-SETTINGS = ("held_out", "n_held_out")
+SETTINGS = ("held_out", "n_held_out", "held_out_from")
 
 RELATIONS = (
     "father", "mother", "husband", "wife", "son", "daughter",
@@ -175,14 +175,19 @@ def family_tree_net(
 
 
 def build(settings: dict) -> Task:
-    """Every question of both trees; each seed holds ``n_held_out`` out (or the ``held_out`` ones)."""
+    """Every question of both trees; each seed holds ``n_held_out`` out (or the
+    ``held_out`` ones), drawn from every question or from those with one answer."""
     ft = FamilyTrees()
     person1, relation, person2 = ft.encode()
     fixed = None
     if settings["held_out"] is not None:
         fixed = tuple(ft.question_index(person, rel) for person, rel in settings["held_out"])
+    pool = None
+    if settings["held_out_from"] == "single_answer":
+        pool = tuple(int(c) for c in np.flatnonzero(person2.sum(axis=1) == 1))
     inputs = {"person1": OneHot.of(person1), "relation": OneHot.of(relation)}
-    return Task(family_tree_net(), inputs, person2, ft.questions, HeldOut(settings["n_held_out"], fixed))
+    held_out = HeldOut(settings["n_held_out"], fixed, pool)
+    return Task(family_tree_net(), inputs, person2, ft.questions, held_out)
 
 
 def frame(settings: dict | None = None) -> pd.DataFrame:

@@ -1,0 +1,116 @@
+"""The readings map: its cells are the configured grid, the printed cell is the
+paper configuration, epsilon_scale scales every phase, the table is computed
+from the cells' runs, and the workflow makes it."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import yaml
+from conftest import ROOT, TINY, copy_project, snakemake
+
+from backprop86.config import config_hash, load, resolve, setting_defaults, validate
+from backprop86.experiments import train_seeds
+from backprop86.readings_map import cell_settings, cells, map_table, printed_cell, seeds_table
+from backprop86.tasks import build_task, held_out_masks
+
+CONFIG = load(ROOT / "config" / "config.yaml")
+
+
+def test_cells_are_the_configured_grid():
+    grid = CONFIG["readings_map"]["grid"]
+    got = cells(CONFIG)
+    assert len(got) == np.prod([len(v) for v in grid.values()]) == 16
+    assert len(set(got)) == len(got), "every cell has its own name"
+    for axis, values in grid.items():
+        assert sorted({c[axis] for c in got.values()}, key=str) == sorted(values, key=str), axis
+    combos = {tuple(c[a] for a in grid) for c in got.values()}
+    assert len(combos) == 16
+
+
+def test_the_printed_cell_is_the_paper_configuration():
+    name = printed_cell(CONFIG)
+    assert name is not None
+    cell = cells(CONFIG)[name]
+    paper = resolve(CONFIG, "family_trees")
+    assert (cell["init_range"], cell["epsilon_scale"], cell["weight_decay"], cell["margin_error"]) == (
+        paper["init_range"], 1, paper["weight_decay"], paper["margin_error"])  # fmt: skip
+    settings = cell_settings(CONFIG, cell)
+    assert {**settings, "seeds": 0} == {**paper, "seeds": 0}
+    assert config_hash(settings) == config_hash(paper)
+    short = lambda s: {**s, "max_sweeps": 25}  # noqa: E731
+    a, b = train_seeds(short(settings), range(3)), train_seeds(short(paper), range(3))
+    for k in a.result.params:
+        assert a.result.params[k].tobytes() == b.result.params[k].tobytes(), k
+    assert a.result.error.tobytes() == b.result.error.tobytes()
+
+
+def test_epsilon_scale_multiplies_every_phase():
+    paper = resolve(CONFIG, "family_trees")
+    cell = next(c for c in cells(CONFIG).values() if c["epsilon_scale"] == 3)
+    schedule = cell_settings(CONFIG, cell)["schedule"]
+    assert len(schedule) == len(paper["schedule"]) == 2
+    for mine, printed in zip(schedule, paper["schedule"]):
+        assert mine["epsilon"] == 3 * printed["epsilon"]
+        assert (mine["start_sweep"], mine["alpha"]) == (printed["start_sweep"], printed["alpha"])
+
+
+def small_map(seeds=3, sweeps=30):
+    config = copy.deepcopy(CONFIG)
+    config["readings_map"] = {"seeds": seeds, "max_sweeps": sweeps, "grid": {
+        "init_range": [1.0], "epsilon_scale": [1, 40], "weight_decay": [0], "margin_error": ["from_target", "from_edge"]}}  # fmt: skip
+    return validate(config)
+
+
+def test_the_table_is_computed_from_the_cells_runs():
+    config = small_map()
+    grid = cells(config)
+    runs = {name: train_seeds(cell_settings(config, c), range(3)) for name, c in grid.items()}
+    table = map_table(config, runs)
+    assert list(table.columns) == ["init_range", "epsilon_scale", "weight_decay", "margin_error", "seeds",
+                                   "learned_by_30", "final_error_median", "heldout_mean", "heldout_at_least_3"]  # fmt: skip
+    assert len(table) == len(grid) == 4
+    for row, run in zip(table.itertuples(), runs.values()):
+        s = run.summary()
+        assert row.seeds == 3
+        assert row.learned_by_30 == s.sweeps_to_rounded.notna().mean()
+        assert row.heldout_mean == s.heldout_correct.mean()
+        if row.margin_error == "from_target":  # E from the target is what these cells trained on
+            assert np.isclose(row.final_error_median, s.final_error.median(), rtol=1e-12)
+        else:  # measured from the target, not from the margin's edge the cell trained on
+            assert row.final_error_median > s.final_error.median()
+    assert table.final_error_median.nunique() == 4, "every cell trains differently"
+    seeds = seeds_table(config, runs)
+    assert len(seeds) == 12 and list(seeds.cell.unique()) == list(grid)
+
+
+def test_single_answer_held_out_questions():
+    base = {"task": "family_trees", **setting_defaults("family_trees")}
+    single = build_task({**base, "held_out_from": "single_answer"})
+    every = build_task({**base, "held_out_from": "all"})
+    rngs = lambda: [np.random.default_rng(s) for s in range(50)]  # noqa: E731
+    masks = held_out_masks(104, single.held_out, rngs())
+    assert ((~masks).sum(axis=1) == 4).all()
+    assert (single.targets[~masks.any(axis=0)].sum(axis=1) >= 1).all()
+    held = np.flatnonzero((~masks).any(axis=0))
+    assert (single.targets[held].sum(axis=1) == 1).all(), "only questions with one answer are held out"
+    assert (every.targets.sum(axis=1) == 2).sum() == 8
+    plain = held_out_masks(104, every.held_out, rngs())
+    drawn = [np.random.default_rng(s).choice(104, 4, replace=False) for s in range(50)]
+    assert all(set(np.flatnonzero(~m)) == set(d) for m, d in zip(plain, drawn)), "all: the draw as before"
+
+
+def test_workflow_makes_the_map(tmp_path):
+    config = copy.deepcopy(TINY)
+    config["readings_map"] = {"experiment": "family_trees", "seeds": 2, "max_sweeps": 20, "grid": {
+        "init_range": [0.3, 1.0], "epsilon_scale": [1], "weight_decay": [0.002], "margin_error": ["from_target"]}}  # fmt: skip
+    root = copy_project(tmp_path, config)
+    r = snakemake(root, "--cores", "2", "results/tables/readings_map.csv")
+    assert r.returncode == 0, r.stderr[-3000:]
+    table = pd.read_csv(root / "results/tables/readings_map.csv")
+    assert list(table.init_range) == [0.3, 1.0] and list(table.seeds) == [2, 2]
+    assert not (root / "results/runs").exists() or not any((root / "results/runs").rglob("summary.csv")), (
+        "the map trains its own cells only"
+    )
+    saved = yaml.safe_load((root / "config/config.yaml").read_text())
+    assert saved["readings_map"]["seeds"] == 2

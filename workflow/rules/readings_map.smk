@@ -1,0 +1,51 @@
+# The readings map: a grid of family-tree readings around the printed recipe,
+# each cell trained over the same seeds, one table row and one MLflow run per cell.
+from backprop86.readings_map import cell_settings, cells
+
+MAP_CELLS = cells(config) if "readings_map" in config else {}
+MAP_TARGETS = (
+    ["results/tables/readings_map.csv", "results/tables/readings_map_seeds.csv"]
+    if MAP_CELLS
+    else []
+)
+
+
+localrules:
+    readings_map_table,
+
+
+rule train_map_cell:
+    input:
+        "results/data/family_trees.csv",
+    output:
+        directory("results/readings_map/{cell}"),
+    log:
+        "logs/readings_map/{cell}.log",
+    wildcard_constraints:
+        cell="|".join(MAP_CELLS) or "no_cells",
+    conda:
+        "../envs/backprop86.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=lambda w: cell_settings(config, MAP_CELLS[w.cell]),
+    script:
+        "../scripts/train_map_cell.py"
+
+
+rule readings_map_table:
+    input:
+        expand("results/readings_map/{cell}", cell=MAP_CELLS),
+    output:
+        table="results/tables/readings_map.csv",
+        seeds="results/tables/readings_map_seeds.csv",
+    log:
+        "logs/tables/readings_map.log",
+    conda:
+        "../envs/backprop86.yaml"
+    params:
+        cells=list(MAP_CELLS),
+    script:
+        "../scripts/readings_map_table.py"
