@@ -301,9 +301,7 @@ def validate(config: dict) -> dict:
             _check_memory(config, name, cfg, settings)
     _check_report(config)
     if "readings_map" in config:
-        from .readings_map import check
-
-        check(config)
+        _check_readings_map(config)
     return config
 
 
@@ -361,6 +359,37 @@ def _node(config: dict, path: tuple):
     for k in path:
         config = config[k]
     return config
+
+
+def map_settings(config: dict) -> dict:
+    """The config's ``readings_map:`` section with the schema's defaults filled in."""
+    return {**defaults_of(schema()["properties"]["readings_map"]), **config["readings_map"]}
+
+
+def _check_readings_map(config: dict) -> None:
+    """The readings map varies a family-tree experiment, judges by one of its
+    criteria, and each cell's job fits the memory it declares."""
+    rm = map_settings(config)
+    exp = config["experiments"].get(rm["experiment"])
+    if exp is None or exp["task"] != "family_trees":
+        raise _fail(
+            ("readings_map", "experiment"),
+            f"{rm['experiment']!r} is not a family_trees experiment; configured: {', '.join(config['experiments'])}",
+        )
+    criteria = resolve(config, rm["experiment"])["criteria"]
+    if rm["criterion"] not in criteria:
+        raise _fail(
+            ("readings_map", "criterion"),
+            f"{rm['criterion']!r} is not a criterion of {rm['experiment']}; allowed: {', '.join(criteria)}",
+        )
+    need = job_memory(rm["seeds"], rm["max_sweeps"])
+    if need > JOB_MEM_MB["train_shard"] * 1_000_000:
+        raise _fail(
+            ("readings_map", "max_sweeps"),
+            f"a cell needs {need / 1e6:,.0f} MB in its train_map_cell job ({CURVE_COPIES} copies of the error "
+            f"curves: {rm['seeds']} seeds x {rm['max_sweeps'] + 1} sweeps x 8 bytes), more than the "
+            f"{JOB_MEM_MB['train_shard']:,} MB (mem_mb) it declares; lower seeds or max_sweeps",
+        )
 
 
 def task_settings() -> dict[str, tuple[str, ...]]:

@@ -18,17 +18,12 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from .config import defaults_of, resolve, schema
+from .config import map_settings, resolve
 from .experiments import Run, learning_rule
 from .learning import total_error
 from .tasks import build_task
 
 AXES = ("init_range", "epsilon_scale", "weight_decay", "margin_error", "decay_biases")  # in grid order
-
-
-def map_settings(config: dict) -> dict:
-    """The config's ``readings_map:`` section with the schema's defaults filled in."""
-    return {**defaults_of(schema()["properties"]["readings_map"]), **config["readings_map"]}
 
 
 def _label(value) -> str:
@@ -132,22 +127,3 @@ def seeds_table(config: dict, runs: dict[str, Run]) -> pd.DataFrame:
     frames = [seeds_frame(runs[name], grid[name], rm["criterion"]).assign(cell=name) for name in grid]
     table = pd.concat(frames, ignore_index=True)
     return table[["cell"] + [c for c in table.columns if c != "cell"]]
-
-
-def check(config: dict) -> None:
-    """The ``readings_map:`` section names a family-tree experiment and one of its criteria."""
-    from .config import ConfigError
-
-    rm = map_settings(config)
-    exp = config["experiments"].get(rm["experiment"])
-    if exp is None or exp["task"] != "family_trees":
-        raise ConfigError(
-            f"config error at readings_map.experiment: {rm['experiment']!r} is not a family_trees experiment; "
-            f"configured: {', '.join(config['experiments'])}"
-        )
-    criteria = resolve(config, rm["experiment"])["criteria"]
-    if rm["criterion"] not in criteria:
-        raise ConfigError(
-            f"config error at readings_map.criterion: {rm['criterion']!r} is not a criterion of "
-            f"{rm['experiment']}; allowed: {', '.join(criteria)}"
-        )
