@@ -27,7 +27,7 @@ FT = {**setting_defaults("family_trees"), "task": "family_trees", "seeds": 2, "i
 
 
 FT_TARGET = {**FT, "margin_error": "from_target", "seeds": 2}
-SHIFT = {"task": "shift_register", "seeds": 3, "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0,
+SHIFT = {**setting_defaults("shift_register"), "task": "shift_register", "seeds": 3, "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0,
          "margin": 0.0, "margin_error": "from_target", "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300,
          "stop_at": "tight", "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip
 

@@ -20,6 +20,7 @@ from conftest import ROOT, TINY, copy_project, snakemake
 
 from backprop86 import figures as F
 from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
+from backprop86.config import setting_defaults
 from backprop86.experiments import train_seeds
 from backprop86.figures_iterative import save_fig5
 from backprop86.report import FIGURES, build, render
@@ -78,13 +79,13 @@ class Links(HTMLParser):
             self.provenance[-1] += data
 
 
-SYM = {"task": "symmetry", "hidden": 2, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+SYM = {**setting_defaults("symmetry"), "task": "symmetry", "hidden": 2, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
        "weight_decay": 0.0, "margin": 0.0, "margin_error": "from_target", "max_sweeps": 2000, "stop_at": "within_0_2",
        "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
-FT = {"task": "family_trees", "init_range": 1.0, "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}],
+FT = {**setting_defaults("family_trees"), "task": "family_trees", "init_range": 1.0, "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}],
       "weight_decay": 0.0, "margin": 0.2, "margin_error": "from_edge", "max_sweeps": 40, "stop_at": None,
       "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip
-SHIFT = {"task": "shift_register", "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0, "margin": 0.0,
+SHIFT = {**setting_defaults("shift_register"), "task": "shift_register", "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0, "margin": 0.0,
          "margin_error": "from_target",
          "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300, "stop_at": "tight",
          "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip

@@ -19,9 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .config import map_settings, resolve
-from .experiments import Run, learning_rule
-from .learning import total_error
-from .tasks import build_task
+from .experiments import Run
 
 AXES = ("init_range", "epsilon_scale", "weight_decay", "margin_error", "decay_biases")  # in grid order
 
@@ -78,22 +76,13 @@ def printed_cell(config: dict) -> str | None:
     return None
 
 
-def error_from_target(run: Run) -> np.ndarray:
-    """Each seed's final E measured from the target (eq. 3 with the margin,
-    ``margin_error: from_target``), whatever error the cell trained on."""
-    settings = {**run.settings, "margin_error": "from_target"}
-    task, rule = build_task(settings), learning_rule(settings)
-    out = task.net.readout(task.net.forward(run.result.params, task.inputs))
-    return total_error(rule.output_error(out, task.targets) * run.train_mask[:, :, None])
-
-
 def seeds_frame(run: Run, cell: dict, criterion: str = "rounded") -> pd.DataFrame:
     """One row per seed of a cell: sweeps to learn, E from the target, held-out questions right."""
     summary = run.summary()
     frame = pd.DataFrame({axis: [value] * len(summary) for axis, value in cell.items()})
     frame["seed"] = summary.seed
     frame[f"sweeps_to_{criterion}"] = summary[f"sweeps_to_{criterion}"]
-    frame["final_error_from_target"] = error_from_target(run)
+    frame["final_error_from_target"] = run.final_error_from_target()  # comparable across cells
     frame["heldout_correct"] = summary.heldout_correct
     frame["heldout_total"] = summary.heldout_total
     return frame
