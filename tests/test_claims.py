@@ -128,10 +128,38 @@ def test_claims_table_on_a_small_training():
     assert list(table.columns) == [*COLUMNS, *GROUPING]
     assert set(table.verdict) <= set(VERDICTS)
     ids = set(table.id)
-    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio", "symmetry_ratio_any_order",
-                 "symmetry_biases", "local_minima", "family_trees_learned_paper", "family_trees_heldout_paper",
+    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio", "symmetry_opposite_units",
+                 "symmetry_biases", "local_minima", "family_trees_learned_paper", "family_trees_heldout_paper", "family_trees_generalizes_paper",
                  "person_code_nationality", "person_code_generation", "person_code_branch"):  # fmt: skip
         assert need in ids
     # 30 sweeps of the family net learn nothing: said plainly
     row = table.set_index("id").loc["family_trees_learned_paper"]
     assert row.verdict == "not reproduced" and "0/3 seeds" in row.measured
+
+
+def test_ratio_is_judged_in_any_order_and_opposite_units_are_measured():
+    """A net whose pairs grow inward (4:2:1 outward) is 1:2:4 as the text states it;
+    the outward order is observed, not judged. Its hidden units are exact opposites."""
+    config = copy.deepcopy(TINY)
+    config["experiments"] = {"symmetry": {**config["experiments"]["symmetry"], "variants": {}}}
+    config["report"] = {"local_minima": {"configurations": ["paper", "paper"]}}
+    w = np.array([1.0, 2.0, 4.0, -4.0, -2.0, -1.0])  # mirror pairs opposite; magnitudes 4, 2, 1 going outward
+    W1 = np.stack([np.stack([w, -w], axis=1)] * 4)
+    run = fake_symmetry_run(W1, [[-1.0, -1.0]] * 4, [[2.0]] * 4, [10, 12, 14, 16])
+    run.settings = {"max_sweeps": 20, "hidden": 2, "criteria": {"within_0_2": 0.2, "rounded": 0.5}}
+    run.result.sweeps_to = {"within_0_2": np.array([10, 12, 14, 16]), "rounded": np.array([5, 6, 7, 8])}
+    run.result.error = np.ones((4, 21))
+    run.result.sweeps_run = np.array([10, 12, 14, 16])
+    table = claims_table(config, {("symmetry", "paper"): run}).set_index("id")
+    ratio = table.loc["symmetry_ratio"]
+    assert ratio.verdict == "reproduced" and "within 25% of 1:2:4 in 4/4" in ratio.measured
+    assert (
+        "growing outward in 0/4 seeds" in ratio.measured
+        and "outward order within 25% of 1:2:4 in 0/4" in ratio.measured
+    )
+    assert "symmetry_ratio_any_order" not in table.index, "the outward order is no verdict of its own"
+    opposite = table.loc["symmetry_opposite_units"]
+    assert opposite.verdict == "reproduced" and "at least 0.9 in 4/4" in opposite.measured
+    W1[:2, :, 1] = W1[:2, :, 0]  # two seeds with identical, not opposite, units
+    table = claims_table(config, {("symmetry", "paper"): run}).set_index("id")
+    assert table.loc["symmetry_opposite_units"].verdict == "partly"

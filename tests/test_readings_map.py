@@ -114,3 +114,25 @@ def test_workflow_makes_the_map(tmp_path):
     )
     saved = yaml.safe_load((root / "config/config.yaml").read_text())
     assert saved["readings_map"]["seeds"] == 2
+
+
+def test_claims_row_names_the_nearest_cell_that_learns():
+    from backprop86.claims import readings_map_claim, report_settings
+
+    grid = cells(CONFIG)
+    rows = []
+    for cell in grid.values():
+        changed = sum(cell[a] != v for a, v in (("init_range", 0.3), ("epsilon_scale", 1), ("weight_decay", 0.002),
+                                                ("margin_error", "from_target")))  # fmt: skip
+        share = 0.9 if changed >= 2 and cell["weight_decay"] == 0 and cell["init_range"] == 1.0 else 0.0
+        rows.append({**cell, "seeds": 20, "learned_by_1500": share, "final_error_median": 40.0 - 10 * share,
+                     "heldout_mean": 2 * share, "heldout_at_least_3": share / 2})  # fmt: skip
+    table = pd.DataFrame(rows)
+    row = pd.Series(readings_map_claim(CONFIG, table, report_settings(CONFIG)["verdicts"], "the share rule"))
+    assert (
+        row.verdict == "not reproduced"
+        and "printed recipe: learned within 1,500 sweeps in 0/20" in row.measured
+    )
+    assert "changes 2 of the 4 settings (init_range 0.3 -> 1; weight_decay 0.002 -> 0)" in row.measured
+    assert f"{int((table.learned_by_1500 >= 0.75).sum())} of 16 cells learn" in row.measured
+    assert row.claim_id == "family_trees_learned" and row.reading

@@ -363,10 +363,13 @@ def settings_diff(config: dict, experiment: str, configuration: str) -> str:
     return ", ".join(diff) or "the published settings"
 
 
-def claims_table(config: dict, runs: dict[tuple[str, str], Run]) -> pd.DataFrame:
+def claims_table(
+    config: dict, runs: dict[tuple[str, str], Run], readings_map: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every claim of Figs. 1-4 and the local-minima remark, one row each (see the
     module docstring for the columns). ``runs`` maps (experiment, configuration) to
-    its run; the report settings (:func:`report_settings`) say which to use."""
+    its run; the report settings (:func:`report_settings`) say which to use;
+    ``readings_map`` is ``readings_map.csv``, where the config has a map."""
     rs = report_settings(config)
     v = rs["verdicts"]
     share_rule = f"reproduced if at least {v['share']['reproduced']:.0%} of seeds, partly if at least {v['share']['partly']:.0%}"
@@ -375,7 +378,60 @@ def claims_table(config: dict, runs: dict[tuple[str, str], Run]) -> pd.DataFrame
         rows += _symmetry_claims(rs, runs, share_rule)
     if rs["family_trees"] is not None:
         rows += _family_tree_claims(config, rs, runs, share_rule)
+    if readings_map is not None:
+        rows.append(readings_map_claim(config, readings_map, v, share_rule))
     return pd.DataFrame(rows, columns=[*COLUMNS, *GROUPING])
+
+
+def readings_map_claim(config: dict, table: pd.DataFrame, v: dict, share_rule: str) -> dict:
+    """The readings map's row under the family-tree learning claim: whether the
+    printed cell learns, and the nearest cell that does, with what it changes."""
+    from .readings_map import AXES, cells, map_settings, printed_cell
+
+    rm = map_settings(config)
+    budget = rm["max_sweeps"]
+    learned = f"learned_by_{budget}"
+    grid, printed = cells(config), printed_cell(config)
+    axes = [a for a in AXES if a in table]
+    table = table.assign(cell=list(grid))
+    base = grid[printed] if printed is not None else None
+
+    def changes(row) -> list[str]:
+        return [f"{a} {base[a]:g} -> {row[a]:g}" if not isinstance(row[a], str) else f"{a} {base[a]} -> {row[a]}"
+                for a in axes if base is not None and row[a] != base[a]]  # fmt: skip
+
+    table["changes"] = [changes(r) for _, r in table.iterrows()]
+    learns = table[table[learned] >= v["share"]["reproduced"]]
+    at = v["heldout_at_least"]
+    if base is None:
+        head, k, n = "the grid has no cell with the printed values", 0, 0
+    else:
+        p = table[table.cell == printed].iloc[0]
+        n = int(p.seeds)
+        k = int(round(p[learned] * n))
+        head = (f"printed recipe: learned within {budget:,} sweeps in {rate_text(k, n)}, median E from the target "
+                f"{p.final_error_median:.3g}")  # fmt: skip
+    if len(learns):
+        near = learns.assign(distance=learns.changes.map(len)).sort_values(
+            ["distance", learned, "heldout_mean"], ascending=[True, False, False], kind="stable").iloc[0]  # fmt: skip
+        what = "; ".join(near.changes) or "nothing"
+        tail = (f"nearest cell that learns (at least {v['share']['reproduced']:.0%} of seeds) changes {len(near.changes)} "
+                f"of the {len(axes)} settings ({what}): learned in {near[learned]:.0%} of {int(near.seeds)} seeds, "
+                f"held-out mean {near.heldout_mean:.2f}, at least {at} right in {near[f'heldout_at_least_{at}']:.0%}; "
+                f"{len(learns)} of {len(table)} cells learn")  # fmt: skip
+    else:
+        tail = f"none of the {len(table)} cells learns in at least {v['share']['reproduced']:.0%} of seeds"
+    return _row(
+        "readings_map",
+        f"the net learns all training questions in {budget:,} sweeps: the readings map, {len(table)} cells around the printed recipe",
+        f"learned in {budget:,} sweeps (two runs)",
+        f"{head}; {tail}",
+        rate_verdict(k, n, v["share"]),
+        f"judged on the printed cell ({share_rule}); a cell learns with at least {v['share']['reproduced']:.0%} of its seeds; "
+        "nearest = fewest settings changed, then the largest share learned",
+        claim_id="family_trees_learned",
+        reading=f"the readings map: {', '.join(axes)} varied",
+    )
 
 
 def _row(*values, claim_id: str | None = None, reading: str = "") -> dict:
@@ -479,19 +535,25 @@ def _symmetry_claims(rs: dict, runs: dict, share_rule: str) -> list[dict]:
     k_any = seeds_close("ratio_sorted_") if n_sol else 0
     if n_sol:
         outward = int(sol.groupby("seed").outward_increasing.all().sum())
-        med = ":".join(["1"] + [f"{sol[f'ratio_{i}'].median():.2g}" for i in range(1, len(ratios))])
-        meas_out = (f"median outward ratio {med}; middle/inner {spread_text(sol['ratio_1'])}, outer/inner {spread_text(sol['ratio_2'])}; "
-                    f"magnitudes growing outward in {outward}/{n_sol} seeds; outward ratios within {tol:.0%} of {paper_ratio} in {rate_text(k_out, n_sol)}")  # fmt: skip
-        meas_any = f"pair magnitudes, sorted, within {tol:.0%} of {paper_ratio} in {rate_text(k_any, n_sol)}"
+        med = ":".join(["1"] + [f"{sol[f'ratio_sorted_{i}'].median():.2g}" for i in range(1, len(ratios))])
+        meas = (f"pair magnitudes, sorted: median ratio {med}, within {tol:.0%} of {paper_ratio} in {rate_text(k_any, n_sol)}; "
+                f"observed, not judged: magnitudes growing outward in {outward}/{n_sol} seeds, and in the outward "
+                f"order within {tol:.0%} of {paper_ratio} in {k_out}/{n_sol}")  # fmt: skip
     else:
-        meas_out = meas_any = "no solved seeds"
-    add("symmetry_ratio", f"going outward, the mirror pairs' weights are in the ratio {paper_ratio}",
-        paper_ratio, meas_out, rate_verdict(k_out, n_sol, v["share"]),
-        f"a seed counts if each hidden unit's pair magnitudes, innermost first, are within {tol:.0%} of {paper_ratio}; {share_rule}")  # fmt: skip
-    add("symmetry_ratio_any_order", f"the mirror pairs' weight magnitudes are in the ratio {paper_ratio} (in any order of the pairs)",
-        paper_ratio + " (read without the order)", meas_any, rate_verdict(k_any, n_sol, v["share"]),
-        f"a seed counts if each hidden unit's pair magnitudes, sorted, are within {tol:.0%} of {paper_ratio}; {share_rule}",
-        claim_id="symmetry_ratio", reading="the pairs taken in any order (the text does not say outward)")  # fmt: skip
+        meas = "no solved seeds"
+    add("symmetry_ratio", f"the weights on each side of the midpoint are in the ratio {paper_ratio} (the text gives no order)",
+        paper_ratio, meas, rate_verdict(k_any, n_sol, v["share"]),
+        f"a seed counts if each hidden unit's pair magnitudes, in whatever order, are within {tol:.0%} of {paper_ratio}; {share_rule}")  # fmt: skip
+    opp = v["opposite_units"]
+    if n_sol and "opposite" in sol:
+        k = int(per_seed.opposite.min().ge(opp).sum())
+        meas = (f"over the {n_sol} solved seeds: -cos between the two hidden units' input weights "
+                f"{spread_text(per_seed.opposite.first())}; at least {opp:g} in {rate_text(k, n_sol)}")  # fmt: skip
+    else:
+        k, meas = 0, "no solved seeds with two hidden units"
+    add("symmetry_opposite_units", "the two hidden units have identical patterns of weights but with opposite signs",
+        "stated (Fig. 1)", meas, rate_verdict(k, n_sol, v["share"]),
+        f"a seed counts if -cos(w1, w2) of the hidden units' input weights is at least {opp:g}; {share_rule}")  # fmt: skip
     if n_sol:
         k = int(per_seed.apply(lambda g: bool((g.bias < 0).all() and (g.output_bias > 0).all())).sum())
         meas = (f"hidden biases {spread_text(sol.bias)}; output bias {spread_text(per_seed.output_bias.first())}; "
@@ -579,6 +641,13 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
             f"{c}: of {len(s)} seeds, {dist}; at least {at_least}/{total} in {rate_text(k, len(s))}",
             rate_verdict(k, len(s), v["share"]), f"a seed counts with at least {at_least}/{total} right; {share_rule}",
             claim_id="family_trees_heldout", reading=reading)  # fmt: skip
+        k = int((s.heldout_correct == total).sum()) if total else 0
+        add(f"family_trees_generalizes_{c}",
+            f"the net generalizes correctly to the {total} triples on which it was not trained, with {role}",
+            f"{paper['heldout_correct'][0]}/{total} (the first run)",
+            f"{c}: all {total} held-out questions right in {rate_text(k, len(s))}",
+            rate_verdict(k, len(s), v["share"]), f"a seed counts with all {total} right; {share_rule}",
+            claim_id="family_trees_generalizes", reading=reading)  # fmt: skip
 
     # Family trees: what the person-code units encode (Fig. 4), judged on the published
     # recipe first, then on the net Figs. 3 and 4 draw.
