@@ -136,3 +136,28 @@ def test_claims_row_names_the_nearest_cell_that_learns():
     assert "changes 2 of the 4 settings (init_range 0.3 -> 1; weight_decay 0.002 -> 0)" in row.measured
     assert f"{int((table.learned_by_1500 >= 0.75).sum())} of 16 cells learn" in row.measured
     assert row.claim_id == "family_trees_learned" and row.reading
+
+
+def test_heatmap_is_drawn_from_the_table():
+    from backprop86.figures import readings_map_figure
+
+    grid = cells(CONFIG)
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame([{**c, "seeds": 20, "learned_by_1500": rng.uniform(), "final_error_median": 40.0,
+                           "heldout_mean": rng.uniform(0, 4), "heldout_at_least_3": 0.1} for c in grid.values()])  # fmt: skip
+    printed = grid[printed_cell(CONFIG)]
+    fig, facts = readings_map_figure(table, printed)
+    layout = facts["layout"]
+    assert len(layout["rows"]) * len(layout["cols"]) == 16
+    shown = {k: np.array(v) for k, v in layout["values"].items()}
+    assert sorted(shown["learned_by_1500"].ravel()) == sorted(table.learned_by_1500)
+    assert sorted(shown["heldout_mean"].ravel()) == sorted(table.heldout_mean)
+    i, j = layout["printed"]
+    p = table[(table[list(printed)] == pd.Series(printed)).all(axis=1)].iloc[0]
+    assert (
+        shown["learned_by_1500"][i, j] == p.learned_by_1500 and facts["printed"]["share"] == p.learned_by_1500
+    )
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert f"{p.learned_by_1500:.2f}" in texts and len(texts) == 32, (
+        "every cell's value written in both panels"
+    )

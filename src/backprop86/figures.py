@@ -594,3 +594,73 @@ def learning_curves(
     fig.suptitle("E per sweep (eq. 3), median across seeds with quartiles shaded; "
                  "\u2605 the paper's configuration, dashed the paper's sweep count", x=0.01, y=0.995, ha="left", va="top", fontsize=10)  # fmt: skip
     return fig, {"panels": panels, "paper_sweeps": paper_sweeps}
+
+
+# --- the readings map ----------------------------------------------------------------
+
+
+def readings_map_layout(table: pd.DataFrame, printed: dict | None) -> dict:
+    """The heatmaps' grid from ``readings_map.csv``: rows are the combinations of
+    the first two axes, columns those of the rest; every cell's values, and where
+    the printed recipe's cell sits."""
+    axes = [
+        a
+        for a in ("init_range", "epsilon_scale", "weight_decay", "margin_error", "decay_biases")
+        if a in table
+    ]
+    row_axes, col_axes = axes[:2], axes[2:]
+    key = lambda r, names: tuple(r[a] for a in names)  # noqa: E731
+    rows = list(dict.fromkeys(key(r, row_axes) for _, r in table.iterrows()))
+    cols = list(dict.fromkeys(key(r, col_axes) for _, r in table.iterrows()))
+    learned = next(c for c in table.columns if c.startswith("learned_by_"))
+    grids = {name: np.full((len(rows), len(cols)), np.nan) for name in (learned, "heldout_mean")}
+    for _, r in table.iterrows():
+        i, j = rows.index(key(r, row_axes)), cols.index(key(r, col_axes))
+        for name in grids:
+            grids[name][i, j] = r[name]
+    at = None
+    if printed is not None:
+        at = [rows.index(key(printed, row_axes)), cols.index(key(printed, col_axes))]
+    label = lambda names, v: "\n".join(f"{a} {x}" for a, x in zip(names, v))  # noqa: E731
+    return {"row_axes": row_axes, "col_axes": col_axes, "rows": [label(row_axes, r) for r in rows],
+            "cols": [label(col_axes, c) for c in cols], "learned": learned,
+            "values": {k: v.tolist() for k, v in grids.items()}, "printed": at}  # fmt: skip
+
+
+def readings_map_figure(
+    table: pd.DataFrame, printed: dict | None, heldout_total: int = 4
+) -> tuple[Figure, dict]:
+    """Two heatmaps of the readings map, drawn from its table: the share of seeds
+    that learned within the budget, and the mean held-out questions right; the
+    printed recipe's cell outlined."""
+    layout = readings_map_layout(table, printed)
+    n_rows, n_cols = len(layout["rows"]), len(layout["cols"])
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.0 + 0.62 * n_rows + 0.5),
+                             gridspec_kw=dict(left=0.13, right=0.97, bottom=0.22, top=0.86, wspace=0.25))  # fmt: skip
+    panels = ((layout["learned"], "share of seeds that learned within " + layout["learned"].split("_")[-1] + " sweeps", 1.0),
+              ("heldout_mean", f"held-out questions right (mean, of {heldout_total})", float(heldout_total)))  # fmt: skip
+    for ax, (name, title, vmax) in zip(axes, panels):
+        values = np.array(layout["values"][name])
+        ax.imshow(values, cmap="cividis", vmin=0.0, vmax=vmax, aspect="auto")
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = values[i, j]
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if v > 0.6 * vmax else "white")  # fmt: skip
+        if layout["printed"] is not None:
+            i, j = layout["printed"]
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
+        ax.set_xticks(range(n_cols), layout["cols"], fontsize=7)
+        ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=7)
+        ax.set_title(title, fontsize=9)
+    fig.suptitle("The readings map: each cell one reading of the printed family-tree recipe; "
+                 "outlined, the recipe as printed", x=0.01, ha="left", fontsize=10)  # fmt: skip
+    learned = layout["learned"]
+    facts = {"cells": len(table), "seeds": int(table.seeds.iloc[0]), "learned_column": learned,
+             "learning_cells": int((table[learned] >= 0.75).sum()), "best_share": float(table[learned].max()),
+             "best_heldout_mean": float(table.heldout_mean.max()), "layout": layout}  # fmt: skip
+    if printed is not None:
+        p = table.loc[(table[list(printed)] == pd.Series(printed)).all(axis=1)].iloc[0]
+        facts["printed"] = {**printed, "share": float(p[learned]), "heldout_mean": float(p.heldout_mean),
+                            "final_error_median": float(p.final_error_median)}  # fmt: skip
+    return fig, facts

@@ -48,6 +48,12 @@ SHIFT = [e for e, x in config["experiments"].items() if x["task"] == "shift_regi
 if SHIFT:
     FIGURE_RUNS["fig5"] = [(SHIFT[0], "paper")]
     FIGURE_CONFIG["fig5"] = [config_section(SHIFT[0], "paper")]
+if MAP_CELLS:  # drawn from the map's own table: no configuration's parent run
+    FIGURE_RUNS["readings_map"] = []
+    FIGURE_CONFIG["readings_map"] = [
+        "readings_map",
+        "experiments.family_trees.settings",
+    ]
 PAPER_SWEEPS = {}
 PAPER_CONFIGURATION = {}
 if SYM is not None:
@@ -69,6 +75,10 @@ FIGURE_LABELS = {
         "figure": "Fig. 5",
         "shows": "an iterative net and its layered equivalent",
     },
+    "readings_map": {
+        "figure": "the readings map",
+        "shows": "how far from the printed family-tree recipe learning begins",
+    },
 }
 
 
@@ -80,6 +90,7 @@ localrules:
     fig4,
     fig5,
     learning_curves,
+    readings_map,
     log_figures,
 
 
@@ -175,6 +186,19 @@ rule fig5:
         settings=lambda w: resolve(config, FIRST_OF_TASK["shift_register"]),
     script:
         "../scripts/fig5.py"
+
+
+rule readings_map:
+    input:
+        "results/tables/readings_map.csv",
+    output:
+        **figure_outputs("readings_map", FIGURE_LABELS["readings_map"]),
+    log:
+        "logs/figures/readings_map.log",
+    conda:
+        "../envs/backprop86.yaml"
+    script:
+        "../scripts/readings_map.py"
 
 
 # Writes which configurations each figure went to (results/tracking/figures.json,
