@@ -210,7 +210,14 @@ def test_version():
 
 def test_list_and_train_from_any_directory(project, tmp_path_factory):
     """Inside a project (any subdirectory) its config is used; elsewhere the checkout's."""
-    write_config(project, lambda c: (c["experiments"].pop("family_trees"), c["report"].pop("family_trees")))
+    write_config(
+        project,
+        lambda c: (
+            c["experiments"].pop("family_trees"),
+            c["report"].pop("family_trees"),
+            c.pop("readings_map"),
+        ),
+    )
     sub = project / "workflow" / "scripts"
     r = run_cli("list", cwd=sub)
     assert r.returncode == 0, r.stderr

@@ -326,12 +326,14 @@ def job_memory(n_seeds: int, max_sweeps: int) -> int:
 
 
 def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
+    own = _node(config, _settings_path(exp, cfg))
+    seeds_at = _settings_path(exp, cfg) + ("seeds",) if "seeds" in own else ("experiments", exp, "seeds")
     n = s["seeds"]
     per_job = min(default(config, "seeds_per_job"), n)
     shards = -(-n // per_job)
     if shards > MAX_SHARDS:
         raise _fail(
-            ("experiments", exp, "seeds"),
+            seeds_at,
             f"{n} seeds in shards of {per_job} (seeds_per_job) make {shards} jobs per configuration, "
             f"more than the {MAX_SHARDS} Snakemake can plan in reasonable time; raise seeds_per_job "
             "or train fewer seeds",
@@ -343,7 +345,7 @@ def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
     )
     for job, seeds, path, fix in (
         ("train_shard", per_job, sweeps_at + ("max_sweeps",), "lower max_sweeps or seeds_per_job"),
-        ("combine_shards", n, ("experiments", exp, "seeds"), "train fewer seeds or lower max_sweeps"),
+        ("combine_shards", n, seeds_at, "train fewer seeds or lower max_sweeps"),
     ):
         need = job_memory(seeds, s["max_sweeps"])
         if need > JOB_MEM_MB[job] * 1_000_000:
