@@ -187,9 +187,10 @@ def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path]:
     """One trained symmetry configuration (no early stopping: every seed runs ``sweeps``)."""
     from backprop86 import io
     from backprop86.cli import dataset as task_dataset
+    from backprop86.config import setting_defaults
     from backprop86.experiments import train_seeds
 
-    settings = {"task": "symmetry", "seeds": seeds, "weight_decay": 0.0, "margin": 0.0,
+    settings = {**setting_defaults("symmetry"), "task": "symmetry", "seeds": seeds, "weight_decay": 0.0, "margin": 0.0,
                 "margin_error": "from_target", "stop_at": None, "hidden": 2, "init_range": 0.3,
                 "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": sweeps,
                 "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
