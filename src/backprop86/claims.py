@@ -420,7 +420,10 @@ def readings_map_claim(config: dict, table: pd.DataFrame, v: dict, share_rule: s
                 f"held-out mean {near.heldout_mean:.2f}, at least {at} right in {near[f'heldout_at_least_{at}']:.0%}; "
                 f"{len(learns)} of {len(table)} cells learn")  # fmt: skip
     else:
-        tail = f"none of the {len(table)} cells learns in at least {v['share']['reproduced']:.0%} of seeds"
+        best = table.sort_values([learned, "heldout_mean"], ascending=False, kind="stable").iloc[0]
+        tail = (f"none of the {len(table)} cells learns in at least {v['share']['reproduced']:.0%} of seeds; the best "
+                f"changes {len(best.changes)} ({'; '.join(best.changes) or 'nothing'}): learned in {best[learned]:.0%} "
+                f"of {int(best.seeds)} seeds, held-out mean {best.heldout_mean:.2f}")  # fmt: skip
     return _row(
         "readings_map",
         f"the net learns all training questions in {budget:,} sweeps: the readings map, {len(table)} cells around the printed recipe",
