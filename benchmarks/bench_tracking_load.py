@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "load"  # MLflow experiment backprop86-load
+CURVE_POINTS = 100  # points charted per learning curve (the config default)
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -183,8 +184,9 @@ def stored(db_uri: str, experiment: str) -> dict:
 # --- load ----------------------------------------------------------------------------------------
 
 
-def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path]:
-    """One trained symmetry configuration (no early stopping: every seed runs ``sweeps``)."""
+def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path, Path]:
+    """One trained symmetry configuration (no early stopping: every seed runs ``sweeps``),
+    its dataset and its training job's timing record."""
     from backprop86 import io
     from backprop86.cli import dataset as task_dataset
     from backprop86.config import setting_defaults
@@ -194,29 +196,45 @@ def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path]:
                 "margin_error": "from_target", "stop_at": None, "hidden": 2, "init_range": 0.3,
                 "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": sweeps,
                 "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
-    run_dir, dataset = work / "run", work / "symmetry.csv"
+    run_dir, dataset, timing = work / "run", work / "symmetry.csv", work / "timing.json"
+    start = time.time()
     train_seeds(settings, range(seeds)).write(run_dir)
+    io.save_json(timing, {"first_seed": 0, "last_seed": seeds - 1, "start_ms": int(start * 1000),
+                          "end_ms": int(time.time() * 1000)})  # fmt: skip
     io.save_csv(dataset, task_dataset("symmetry"))
-    return run_dir, dataset
+    return run_dir, dataset, timing
 
 
-def sent_per_job(run_dir: Path) -> dict:
+def sent_per_job(run_dir: Path, timing: Path) -> dict:
     """What one job sends: runs, metric points (as log_configuration builds them), artifacts."""
     from backprop86.experiments import load_run
-    from backprop86.tracking import _seed_metrics, _summary_metrics
+    from backprop86.tracking import (
+        TrainingTimes,
+        _seed_metrics,
+        _summary_metrics,
+        curve_steps,
+        quartile_curves,
+        read_timings,
+    )  # fmt: skip
 
     run = load_run(run_dir)
-    points = sum(len(_seed_metrics(run, s, 0)) for s in range(len(run.seeds))) + len(_summary_metrics(run, 0))
-    parent_files = sum((run_dir / n).is_file() for n in ("summary.csv", "settings.json", "heldout.csv"))
-    return {"runs": 1 + len(run.seeds), "points": points, "artifacts": len(run.seeds) + parent_files,
-            "curve": {int(s): int(n) + 1 for s, n in zip(run.seeds, run.result.sweeps_run)}}  # fmt: skip
+    times, points = TrainingTimes(run, read_timings([timing])), CURVE_POINTS
+    n_points = sum(len(_seed_metrics(run, s, times, points)) for s in range(len(run.seeds)))
+    n_points += len(_summary_metrics(run, times, quartile_curves(run), points))
+    parent_files = 1 + sum((run_dir / n).is_file() for n in ("summary.csv", "settings.json", "heldout.csv"))
+    met = lambda s: [int(f[s]) for f in run.result.sweeps_to.values() if f[s] >= 0]  # noqa: E731
+    curve = {int(seed): len(curve_steps(int(run.result.sweeps_run[s]), met(s), points))
+             for s, seed in enumerate(run.seeds)}  # fmt: skip
+    return {"runs": 1 + len(run.seeds), "points": n_points, "artifacts": 3 * len(run.seeds) + parent_files,
+            "curve": curve}  # fmt: skip
 
 
-def worker(uri: str, run_dir: str, dataset: str, configuration: str, marker: str) -> None:
+def worker(uri: str, run_dir: str, dataset: str, timing: str, configuration: str, marker: str) -> None:
     from backprop86.tracking import log_configuration
 
     start = time.perf_counter()
-    counts = log_configuration(Path(run_dir), EXPERIMENT, configuration, Path(dataset), Path(marker), uri=uri)
+    counts = log_configuration(Path(run_dir), EXPERIMENT, configuration, Path(dataset), [Path(timing)],
+                               Path(marker), curve_points=CURVE_POINTS, uri=uri)  # fmt: skip
     print(json.dumps({"configuration": configuration, "seconds": time.perf_counter() - start, **counts}))
 
 
@@ -225,8 +243,8 @@ def drive(
 ) -> dict:
     """Train once, log with ``jobs`` processes at once, count what arrived. Returns the report."""
     t0 = time.perf_counter()
-    run_dir, dataset = make_run(work, seeds, sweeps)
-    per_job = sent_per_job(run_dir)
+    run_dir, dataset, timing = make_run(work, seeds, sweeps)
+    per_job = sent_per_job(run_dir, timing)
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     t1 = time.perf_counter()
     procs = [
@@ -238,6 +256,7 @@ def drive(
                 uri,
                 str(run_dir),
                 str(dataset),
+                str(timing),
                 f"job{k:02d}",
                 str(work / f"marker{k:02d}.json"),
             ],

@@ -47,7 +47,7 @@ TINY = {
             },
         },
     },
-    "tracking": {"curve_every": {"paper": 1, "variants": 10}},
+    "tracking": {"curve_points": 50},
 }
 
 
@@ -127,9 +127,12 @@ def has_module(name: str) -> bool:
 
 
 def result_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under results/ (tables, runs, shards, tracking markers), by relative path."""
+    """Every file under results/ (tables, runs, shards), by relative path; not the tracking
+    markers (they name a store and its run ids) nor the timing records of training jobs."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "results").rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted((root / "results").rglob("*"))
+        if p.is_file() and not {"tracking", "timing"} & set(p.parts)
     }
 
 

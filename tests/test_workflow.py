@@ -17,11 +17,12 @@ EXPECTED = {("symmetry", "paper"): 6, ("symmetry", "hidden_3"): 6, ("family_tree
 
 
 def result_bytes(root: Path) -> dict[str, bytes]:
-    """Every results file except the tracking markers, by relative path."""
+    """Every results file except the tracking markers (they name a store and its run ids)
+    and the training jobs' timing records, by relative path."""
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted((root / "results").rglob("*"))
-        if p.is_file() and "tracking" not in p.parts
+        if p.is_file() and not {"tracking", "timing"} & set(p.parts)
     }
 
 
@@ -66,27 +67,82 @@ def test_mlflow_holds_every_run(done):
         mine = runs[(runs.experiment == f"backprop86-{exp}") & (runs.configuration == cfg)]
         assert (mine.role == "configuration").sum() == 1
         assert sorted(mine[mine.role == "seed"].seed.astype(int)) == list(range(n))
-    with sqlite3.connect(done / "mlflow.db") as db:
-        run = runs[
-            (runs.configuration == "paper") & (runs.seed == "2") & (runs.experiment == "backprop86-symmetry")
-        ]
-        run_id = run.run_uuid.item()
-        steps = [
-            s
-            for (s,) in db.execute(
-                "select step from metrics where run_uuid=? and key='error' order by step", (run_id,)
-            )
-        ]
-        params = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)).fetchall())
-        tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)).fetchall())
+        marker = json.loads((done / "results" / "tracking" / exp / f"{cfg}.json").read_text())
+        assert marker["store"] == f"sqlite:///{(done / 'mlflow.db').resolve()}"
+        assert set(marker["run_ids"].values()) == set(mine[mine.role == "seed"].run_uuid)
+        assert marker["parent_run_id"] == mine[mine.role == "configuration"].run_uuid.item()
+    run = runs[
+        (runs.configuration == "paper") & (runs.seed == "2") & (runs.experiment == "backprop86-symmetry")
+    ]
+    run_id = run.run_uuid.item()
     summary = pd.read_csv(done / "results/runs/symmetry/paper/all_seeds/summary.csv").set_index("seed")
-    assert steps == list(range(summary.loc[2, "sweeps_run"] + 1)), "the error after every sweep"
+    with sqlite3.connect(done / "mlflow.db") as db:
+        params = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)).fetchall())
+        for seed, seed_id in json.loads((done / "results/tracking/symmetry/paper.json").read_text())[
+            "run_ids"
+        ].items():
+            steps = [s for (s,) in db.execute(
+                "select step from metrics where run_uuid=? and key='error' order by step", (seed_id,))]  # fmt: skip
+            n = summary.loc[int(seed), "sweeps_run"]
+            assert len(steps) == n + 1 if n + 1 <= 50 else 45 <= len(steps) <= 50
+            assert steps[0] == 0 and steps[-1] == n
+            met = summary.loc[int(seed), ["sweeps_to_rounded", "sweeps_to_within_0_2"]].dropna().astype(int)
+            assert set(met) <= set(steps), "the sweep each criterion was met is charted"
+    assert (summary.sweeps_run + 1 > 50).any(), "curves longer than the points charted"
+    n = summary.loc[2, "sweeps_run"]
     assert params["init_range"] == "0.3" and params["seed"] == "2" and params["criteria.rounded"] == "0.5"
-    assert {"backprop86.config_hash", "backprop86.git_commit", "backprop86.dataset_hash"} <= set(tags)
-    artifacts = list((done / "mlruns").rglob(f"{run_id}/artifacts/weights_seed2.npz"))
-    assert len(artifacts) == 1
+    # every artifact of the seed: weights as .npz and as JSON, the whole curve as CSV
+    folder = next((done / "mlruns").rglob(f"{run_id}/artifacts"))
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "curve_seed2.csv",
+        "weights_seed2.json",
+        "weights_seed2.npz",
+    ]
     saved = np.load(done / "results/runs/symmetry/paper/all_seeds/weights.npz")
-    assert np.array_equal(np.load(artifacts[0])["w:in->h1"], saved["w:in->h1"][2])
+    assert np.array_equal(np.load(folder / "weights_seed2.npz")["w:in->h1"], saved["w:in->h1"][2])
+    assert np.array_equal(
+        json.loads((folder / "weights_seed2.json").read_text())["w:in->h1"], saved["w:in->h1"][2]
+    )
+    curve = pd.read_csv(folder / "curve_seed2.csv")
+    error = np.load(done / "results/runs/symmetry/paper/all_seeds/curves.npz")["error"][2, : n + 1]
+    assert curve.sweep.tolist() == list(range(n + 1)) and np.array_equal(curve.error.to_numpy(), error)
+
+
+def test_mlflow_conventions(done):
+    """MLflow's own tags, the dataset as a run input, times from training, parent curves."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{done / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("backprop86-symmetry")
+    parent = client.search_runs([exp.experiment_id], "tags.`backprop86.role` = 'configuration' and "
+                                "tags.`backprop86.configuration` = 'hidden_3'")[0]  # fmt: skip
+    seeds = client.search_runs([exp.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    assert sorted(r.info.run_name for r in seeds) == [f"seed {k:03d} hidden_3" for k in range(6)]
+    timing = [
+        json.loads(p.read_text()) for p in sorted((done / "results/timing/symmetry/hidden_3").glob("*.json"))
+    ]
+    for r in [parent, *seeds]:
+        tags = r.data.tags
+        assert tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.source.name"] == "workflow/Snakefile"
+        assert tags["mlflow.user"] and "backprop86.config_hash" in tags
+        (ds,) = r.inputs.dataset_inputs
+        assert ds.dataset.name == "symmetry" and ds.dataset.digest == tags["backprop86.dataset_hash"]
+        assert ds.dataset.source_type == "local"
+        assert json.loads(ds.dataset.source)["uri"].endswith("results/data/symmetry.csv")
+        # the run's times are its training's, not its logging's
+        assert min(t["start_ms"] for t in timing) <= r.info.start_time <= r.info.end_time
+        assert r.info.end_time <= max(t["end_ms"] for t in timing)
+    assert "`hidden` 2 → 3" in parent.data.tags["mlflow.note.content"]
+    seed = next(r for r in seeds if r.data.tags["backprop86.seed"] == "4")
+    history = client.get_metric_history(seed.info.run_id, "error")
+    times = [m.timestamp for m in sorted(history, key=lambda m: m.step)]
+    assert times == sorted(times) and times[-1] > times[0], "timestamps follow training time"
+    for name in ("error_median", "error_p25", "error_p75"):
+        curve = client.get_metric_history(parent.info.run_id, name)
+        assert len(curve) > 10 and min(m.step for m in curve) == 0
+    median = {m.step: m.value for m in client.get_metric_history(parent.info.run_id, "error_median")}
+    p25 = {m.step: m.value for m in client.get_metric_history(parent.info.run_id, "error_p25")}
+    assert all(p25[k] <= median[k] for k in median)
 
 
 def test_rerun_adds_nothing_and_is_fast(done):

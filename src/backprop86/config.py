@@ -572,15 +572,6 @@ def default(config: dict, key: str):
     return config.get(key, schema()["properties"][key].get("default"))
 
 
-def curve_every(config: dict, configuration: str) -> int:
-    """How often (in sweeps) the learning curve of a configuration is logged to MLflow."""
-    which = "paper" if configuration == PAPER else "variants"
-    every = config.get("tracking", {}).get("curve_every", {})
-    return every.get(
-        which, schema()["properties"]["tracking"]["properties"]["curve_every"]["properties"][which]["default"]
-    )
-
-
 def config_hash(settings: dict) -> str:
     """A short, stable hash of resolved settings (the seed count left out)."""
     body = {k: v for k, v in settings.items() if k != "seeds"}

@@ -9,7 +9,6 @@ from backprop86.config import (
     JOB_MEM_MB,
     ConfigError,
     configurations,
-    curve_every,
     default,
     load_workflow,
     resolve,
@@ -80,12 +79,43 @@ def dataset_of(wildcards):
     return f"results/data/{config['experiments'][wildcards.experiment]['task']}.csv"
 
 
-def shard_dirs(wildcards):
-    """The shards of seeds 0..seeds-1, seeds_per_job at a time."""
-    n = resolve(config, wildcards.experiment, wildcards.configuration)["seeds"]
+def shard_ranges(experiment, configuration):
+    """The seeds of each training job of a configuration, seeds 0..seeds-1
+    seeds_per_job at a time, as (first, last)."""
+    n = resolve(config, experiment, configuration)["seeds"]
     size = default(config, "seeds_per_job")
+    return [(a, min(a + size, n) - 1) for a in range(0, n, size)]
+
+
+def one_job(experiment):
+    """Whether every configuration of an experiment trains in one job (straight into
+    all_seeds); otherwise all of them train in shards that are then combined."""
+    return all(len(shard_ranges(experiment, c)) == 1 for c in configurations(config, experiment))
+
+
+def experiments_regex(one_shard):
+    """The experiments whose configurations train in one job (or in several), as a wildcard constraint."""
+    names = [e for e in config["experiments"] if one_job(e) == one_shard]
+    return "|".join(names) if names else "(?!)"
+
+
+ONE_SHARD = experiments_regex(True)
+MANY_SHARDS = experiments_regex(False)
+
+
+def shard_dirs(wildcards):
     base = f"results/runs/{wildcards.experiment}/{wildcards.configuration}/shards"
-    return [f"{base}/seeds{a}-{min(a + size, n) - 1}" for a in range(0, n, size)]
+    ranges = shard_ranges(wildcards.experiment, wildcards.configuration)
+    return [f"{base}/seeds{a}-{b}" for a, b in ranges]
+
+
+def timings_of(wildcards):
+    """When the training jobs of a configuration ran."""
+    base = f"results/timing/{wildcards.experiment}/{wildcards.configuration}"
+    if one_job(wildcards.experiment):
+        return [f"{base}/all_seeds.json"]
+    ranges = shard_ranges(wildcards.experiment, wildcards.configuration)
+    return [f"{base}/seeds{a}-{b}.json" for a, b in ranges]
 
 
 def settings_of(wildcards):

@@ -222,6 +222,8 @@ rule log_figures:
         "logs/mlflow/figures.log",
     conda:
         "../envs/backprop86.yaml"
+    resources:
+        mlflow_writer=1,
     params:
         runs={
             name: [(e, c, resolve(config, e, c)) for e, c in runs]

@@ -11,8 +11,9 @@ with job_log(snakemake.log[0]):
     logged, ids = {}, {}
     for name, runs in snakemake.params.runs.items():
         logged[name], ids[name] = [], []
-        for experiment, configuration, settings in runs:
-            run_id = log_figures(experiment, configuration, settings, files[name])
+        for experiment, configuration, _ in runs:
+            # the parent run the configuration's logging marker names (checked against the store)
+            run_id = log_figures(f"results/tracking/{experiment}/{configuration}.json", files[name])
             print(f"{name} -> {experiment}/{configuration} ({run_id})")
             where = {"experiment": experiment_name(experiment), "configuration": configuration}
             logged[name].append(where)

@@ -1,0 +1,162 @@
+"""How far the workflow's cold run is from the training it has to do.
+
+In a fresh clone of this repository (its committed HEAD), times
+
+- a cold ``snakemake --cores 2`` (no results, no MLflow store),
+- a second ``snakemake --cores 2`` with nothing to do,
+- the CPU time of training every configuration alone (``backprop86 train``
+  for each, one after the other),
+
+and prints ``ratio = cold wall time / (training CPU seconds / 2 cores)``: 1.0 would
+be perfect packing of the training on two cores with everything else free. It
+also checks that MLflow holds every run and every learning curve, and counts
+runs, metric points and the store's size. ``--repeat N`` alternates the two
+measurements N times and reports medians (the machine may be shared: the load
+average is printed with every measurement).
+
+    .venv/bin/python benchmarks/bench_cold_run.py [--repeat 1] [--cores 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def clone(dest: Path) -> Path:
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)], check=True)
+    return dest
+
+
+def env_for(repo: Path) -> dict:
+    """The clone's own package first, no MLflow settings from the caller's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PYTHONPATH"] = str(repo / "src")
+    return env
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds and CPU seconds (the process and all its children) of one command."""
+    before = os.times()
+    start = time.perf_counter()
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return wall, cpu, r
+
+
+def snakemake_run(repo: Path, cores: int) -> dict:
+    env = env_for(repo)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
+    out = {"load_before": load()}
+    wall, cpu, r = timed(cmd, repo, env)
+    if r.returncode != 0:
+        raise SystemExit(f"cold run failed:\n{r.stderr[-4000:]}")
+    out.update(cold_wall_s=round(wall, 1), cold_cpu_s=round(cpu, 1), load_after=load())
+    wall, _, r = timed(cmd, repo, env)
+    if r.returncode != 0 or "Nothing to be done" not in r.stderr:
+        raise SystemExit(f"no-op rerun did something:\n{r.stderr[-4000:]}")
+    out["noop_wall_s"] = round(wall, 2)
+    out.update(store_counts(repo))
+    return out
+
+
+def training_cpu(repo: Path, work: Path) -> dict:
+    """CPU seconds of ``backprop86 train`` for every configuration, one at a time."""
+    config = yaml.safe_load((repo / "config/config.yaml").read_text())
+    env = env_for(repo)
+    per, start_load = {}, load()
+    for experiment, exp in config["experiments"].items():
+        for configuration in ["paper", *exp.get("variants", {})]:
+            cmd = [sys.executable, "-m", "backprop86.cli", "train", experiment, "--configuration",
+                   configuration, "--config", str(repo / "config/config.yaml"),
+                   "--out", str(work / experiment / configuration)]  # fmt: skip
+            _, cpu, r = timed(cmd, repo, env)
+            if r.returncode != 0:
+                raise SystemExit(f"training {experiment}/{configuration} failed:\n{r.stderr[-3000:]}")
+            per[f"{experiment}/{configuration}"] = round(cpu, 1)
+    return {"train_cpu_s": round(sum(per.values()), 1), "per_configuration": per,
+            "load_before": start_load, "load_after": load()}  # fmt: skip
+
+
+def store_counts(repo: Path) -> dict:
+    """Runs and points in the clone's MLflow store, and a check that every seed has its curve."""
+    config = yaml.safe_load((repo / "config/config.yaml").read_text())
+    expected_seeds = sum(
+        x["seeds"] * (1 + len(x.get("variants", {}))) for x in config["experiments"].values()
+    )
+    expected_parents = sum(1 + len(x.get("variants", {})) for x in config["experiments"].values())
+    db = repo / "mlflow.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        role = dict(con.execute(
+            "select value, count(*) from tags where key = 'backprop86.role' group by value").fetchall())  # fmt: skip
+        finished = con.execute("select count(*) from runs where status = 'FINISHED' "
+                               "and lifecycle_stage = 'active'").fetchone()[0]  # fmt: skip
+        points = con.execute("select count(*) from metrics").fetchone()[0]
+        curves = con.execute("select count(distinct run_uuid) from metrics where key = 'error'").fetchone()[0]
+    size = sum(p.stat().st_size for p in repo.glob("mlflow.db*"))
+    artifacts = sum(p.stat().st_size for p in (repo / "mlruns").rglob("*") if p.is_file())
+    complete = (role.get("seed") == expected_seeds and role.get("configuration") == expected_parents
+                and finished == expected_seeds + expected_parents and curves >= expected_seeds)  # fmt: skip
+    if not complete:
+        raise SystemExit(f"MLflow store incomplete: {role}, {finished} finished, {curves} curves; "
+                         f"expected {expected_seeds} seeds and {expected_parents} parents")  # fmt: skip
+    return {"runs": finished, "seed_runs": role["seed"], "metric_points": points,
+            "db_mb": round(size / 2**20, 1), "artifacts_mb": round(artifacts / 2**20, 1)}  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=1, help="alternate the measurements N times (medians)")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--json", type=Path, help="also write the results here")
+    args = p.parse_args()
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="bench_cold_") as tmp:
+        for k in range(args.repeat):
+            repo = clone(Path(tmp) / f"clone{k}")
+            run = snakemake_run(repo, args.cores)
+            train = training_cpu(repo, Path(tmp) / f"train{k}")
+            ratio = run["cold_wall_s"] / (train["train_cpu_s"] / args.cores)
+            rounds.append({"ratio": round(ratio, 2), **run, "train": train})
+            print(json.dumps(rounds[-1]), flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    result = {
+        "commit": commit,
+        "cores": args.cores,
+        "ratio_median": statistics.median(r["ratio"] for r in rounds),
+        "cold_wall_s": [r["cold_wall_s"] for r in rounds],
+        "noop_wall_s": [r["noop_wall_s"] for r in rounds],
+        "train_cpu_s": [r["train"]["train_cpu_s"] for r in rounds],
+        "runs": rounds[-1]["runs"],
+        "metric_points": rounds[-1]["metric_points"],
+        "db_mb": rounds[-1]["db_mb"],
+        "rounds": rounds,
+    }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"ratio = cold wall {statistics.median(result['cold_wall_s']):.1f} s / "
+          f"(training {statistics.median(result['train_cpu_s']):.1f} CPU-s / {args.cores} cores) "
+          f"= {result['ratio_median']:.2f}   (target <= 1.6; commit {commit}; load now {load()})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
