@@ -61,9 +61,12 @@ def test_damage_is_set_aside_and_exactly_that_output_rebuilt(tiny_done, tmp_path
     combined = sorted(w for rule, w in jobs if rule == "combine_shards")
     assert trained == ["experiment=symmetry, configuration=hidden_3, first=4, last=5"], jobs
     assert combined == sorted(
-        f"experiment={e}, configuration={c}" for e, c in
-        [("symmetry", "paper"), ("symmetry", "hidden_3"), ("family_trees", "paper")]
+        f"experiment={e}, configuration={c}" for e, c in [("symmetry", "paper"), ("symmetry", "hidden_3")]
     ), jobs  # fmt: skip
+    whole = [
+        w for rule, w in jobs if rule == "train_configuration"
+    ]  # one job's worth of seeds: trained whole
+    assert whole == ["experiment=family_trees, configuration=paper"], jobs
 
     after = result_bytes(root)
     damaged = {k for k in after if k.startswith("results/damaged/")}

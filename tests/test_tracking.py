@@ -57,7 +57,7 @@ def test_logged_curves_include_the_sweep_each_criterion_was_met(tmp_path):
     """Seeds that learn, logged into a real store: 0, the last sweep and each criterion's sweep."""
     from mlflow import MlflowClient
 
-    from backprop86.cli import DATASETS
+    from backprop86.cli import dataset
     from backprop86.config import resolve
     from backprop86.experiments import train_seeds
     from backprop86.io import save_csv, save_json
@@ -69,7 +69,7 @@ def test_logged_curves_include_the_sweep_each_criterion_was_met(tmp_path):
     train_seeds(settings, range(4)).write(tmp_path / "run")
     save_json(tmp_path / "timing.json", {"first_seed": 0, "last_seed": 3, "start_ms": int(start * 1000),
                                          "end_ms": int(time.time() * 1000)})  # fmt: skip
-    save_csv(tmp_path / "symmetry.csv", DATASETS["symmetry"]())
+    save_csv(tmp_path / "symmetry.csv", dataset("symmetry"))
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     log_configuration(tmp_path / "run", "symmetry", "paper", tmp_path / "symmetry.csv", [tmp_path / "timing.json"],
                       tmp_path / "marker.json", curve_points=40, uri=uri)  # fmt: skip
