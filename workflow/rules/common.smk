@@ -90,7 +90,10 @@ def shard_ranges(experiment, configuration):
 def one_job(experiment):
     """Whether every configuration of an experiment trains in one job (straight into
     all_seeds); otherwise all of them train in shards that are then combined."""
-    return all(len(shard_ranges(experiment, c)) == 1 for c in configurations(config, experiment))
+    return all(
+        len(shard_ranges(experiment, c)) == 1
+        for c in configurations(config, experiment)
+    )
 
 
 def experiments_regex(one_shard):
