@@ -3,9 +3,11 @@ paper configuration, epsilon_scale scales every phase, the table is computed
 from the cells' runs, and the workflow makes it."""
 
 import copy
+import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from conftest import ROOT, TINY, copy_project, snakemake
 
@@ -105,9 +107,13 @@ def test_workflow_makes_the_map(tmp_path):
     config["readings_map"] = {"experiment": "family_trees", "seeds": 2, "max_sweeps": 20, "grid": {
         "init_range": [0.3, 1.0], "epsilon_scale": [1], "weight_decay": [0.002], "margin_error": ["from_target"]}}  # fmt: skip
     root = copy_project(tmp_path, config)
-    r = snakemake(root, "--cores", "2", "results/tables/readings_map.csv")
+    r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
     assert r.returncode == 0, r.stderr[-3000:]
     table = pd.read_csv(root / "results/tables/readings_map.csv")
+    marker = json.loads((root / "results/tracking/readings_map.json").read_text())
+    assert len(marker["run_ids"]) == 2 and (root / "results/figures/readings_map.png").is_file()
+    r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
+    assert r.returncode == 0 and "Nothing to be done" in r.stderr, r.stderr[-2000:]
     assert list(table.init_range) == [0.3, 1.0] and list(table.seeds) == [2, 2]
     assert not (root / "results/runs").exists() or not any((root / "results/runs").rglob("summary.csv")), (
         "the map trains its own cells only"
@@ -161,3 +167,50 @@ def test_heatmap_is_drawn_from_the_table():
     assert f"{p.learned_by_1500:.2f}" in texts and len(texts) == 32, (
         "every cell's value written in both panels"
     )
+
+
+def test_each_cell_logs_one_mlflow_run_with_its_row_and_seeds(tmp_path):
+    from mlflow import MlflowClient
+
+    from backprop86.io import save_csv
+    from backprop86.tracking import log_readings_map
+
+    config = small_map(seeds=2, sweeps=10)
+    grid = cells(config)
+    runs = {name: train_seeds(cell_settings(config, c), range(2)) for name, c in grid.items()}
+    table, seeds = map_table(config, runs), seeds_table(config, runs)
+    save_csv(tmp_path / "readings_map.csv", table)
+    save_csv(tmp_path / "readings_map_seeds.csv", seeds)
+    (tmp_path / "readings_map.png").write_bytes(b"png")
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    files = [
+        tmp_path / "readings_map.csv",
+        tmp_path / "readings_map_seeds.csv",
+        [tmp_path / "readings_map.png"],
+    ]
+    counts = log_readings_map(*files, tmp_path / "marker.json", uri=uri)
+    assert counts == {"created": 4, "kept": 0, "replaced": 0}
+    marker = json.loads((tmp_path / "marker.json").read_text())
+    client = MlflowClient(uri)
+    assert sorted(marker["run_ids"]) == sorted(grid)
+    for (name, run_id), (_, row) in zip(marker["run_ids"].items(), table.iterrows()):
+        r = client.get_run(run_id)
+        assert r.data.tags["mlflow.parentRunId"] == marker["parent_run_id"] and r.info.status == "FINISHED"
+        assert r.data.params["epsilon_scale"] == str(grid[name]["epsilon_scale"])
+        assert r.data.metrics["learned_by_10"] == row.learned_by_10
+        assert r.data.metrics["heldout_mean"] == pytest.approx(row.heldout_mean)
+        assert [a.path for a in client.list_artifacts(run_id)] == [f"seeds_{name}.csv"]
+    parent = {a.path for a in client.list_artifacts(marker["parent_run_id"])}
+    assert parent == {"readings_map.csv", "readings_map_seeds.csv", "readings_map.png"}
+    assert log_readings_map(*files, tmp_path / "marker.json", uri=uri)["kept"] == 4, "a rerun adds nothing"
+    table.loc[0, "heldout_mean"] += 1
+    save_csv(tmp_path / "readings_map.csv", table)
+    assert log_readings_map(*files, tmp_path / "marker.json", uri=uri) == {
+        "created": 4,
+        "kept": 0,
+        "replaced": 1,
+    }
+    live = client.search_runs([marker["experiment_id"]], "tags.`backprop86.role` = 'readings_map'")
+    assert len(live) == 1, "the old map's parent was replaced, not kept beside the new one"
+    cells_live = client.search_runs([marker["experiment_id"]], "tags.`backprop86.role` = 'readings_map_cell'")
+    assert len(cells_live) == 4, "and its cells with it"

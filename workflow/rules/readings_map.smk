@@ -3,11 +3,27 @@
 from backprop86.readings_map import cell_settings, cells
 
 MAP_CELLS = cells(config) if "readings_map" in config else {}
+MAP_MARKER = "results/tracking/readings_map.json"
 MAP_TARGETS = (
-    ["results/tables/readings_map.csv", "results/tables/readings_map_seeds.csv"]
+    [
+        "results/tables/readings_map.csv",
+        "results/tables/readings_map_seeds.csv",
+        MAP_MARKER,
+    ]
     if MAP_CELLS
     else []
 )
+
+# As for the configurations' markers: logged only while the store holds the runs.
+if workflow.is_main_process and MAP_CELLS:
+    try:
+        for marker, why in stale_markers([MAP_MARKER]).items():
+            print(
+                f"MLflow: {marker} is stale ({why}); logging it again", file=sys.stderr
+            )
+            os.remove(marker)
+    except TrackingError as error:
+        print(f"MLflow: cannot check the logged runs: {error}", file=sys.stderr)
 
 
 localrules:
@@ -49,3 +65,25 @@ rule readings_map_table:
         cells=list(MAP_CELLS),
     script:
         "../scripts/readings_map_table.py"
+
+
+rule log_readings_map:
+    input:
+        table="results/tables/readings_map.csv",
+        seeds="results/tables/readings_map_seeds.csv",
+        figures=["results/figures/readings_map.png", "results/figures/readings_map.svg"],
+    output:
+        MAP_MARKER,
+    log:
+        "logs/mlflow/readings_map.log",
+    benchmark:
+        "logs/benchmarks/mlflow/readings_map.tsv"
+    conda:
+        "../envs/backprop86.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+        mlflow_writer=1,
+    script:
+        "../scripts/log_readings_map.py"
