@@ -112,12 +112,16 @@ def test_workflow_makes_the_map(tmp_path):
     table = pd.read_csv(root / "results/tables/readings_map.csv")
     marker = json.loads((root / "results/tracking/readings_map.json").read_text())
     assert len(marker["run_ids"]) == 2 and (root / "results/figures/readings_map.png").is_file()
+    assert not any((root / "results").rglob("runs/*/*/all_seeds")), "the map trains its own cells only"
     r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
     assert r.returncode == 0 and "Nothing to be done" in r.stderr, r.stderr[-2000:]
+    r = snakemake(root, "--cores", "2")  # the whole run: the map's figure, claims row and report section
+    assert r.returncode == 0, r.stderr[-3000:]
+    page = (root / "reports/backprop86.html").read_text()
+    assert 'id="readings_map"' in page and "The readings map." in page
+    claims = pd.read_csv(root / "results/tables/claims.csv").set_index("id")
+    assert claims.loc["readings_map", "claim_id"] == "family_trees_learned"
     assert list(table.init_range) == [0.3, 1.0] and list(table.seeds) == [2, 2]
-    assert not (root / "results/runs").exists() or not any((root / "results/runs").rglob("summary.csv")), (
-        "the map trains its own cells only"
-    )
     saved = yaml.safe_load((root / "config/config.yaml").read_text())
     assert saved["readings_map"]["seeds"] == 2
 

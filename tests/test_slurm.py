@@ -181,9 +181,9 @@ def test_a_job_failing_on_its_node_is_reported_with_its_logs(tmp_path, slurm):
     config = json.loads(json.dumps(TINY))
     config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
     del config["experiments"]["symmetry"]["variants"]
-    config["experiments"]["symmetry"]["seeds"] = 4  # one shard
+    config["experiments"]["symmetry"]["seeds"] = 4  # one job: train_configuration
     root = copy_project(tmp_path, config)
-    fill_profile(root, slurm, retries=1, **{"set-resources": {"train_shard": {"mem_mb": 100}}})
+    fill_profile(root, slurm, retries=1, **{"set-resources": {"train_configuration": {"mem_mb": 100}}})
     start = time.perf_counter()
     r = run_slurm(root)
     elapsed = time.perf_counter() - start
@@ -195,17 +195,17 @@ def test_a_job_failing_on_its_node_is_reported_with_its_logs(tmp_path, slurm):
     assert len(jobs) == 2 and [j for j, _ in failed] == jobs, out[-4000:]  # tried twice (retries: 1)
     assert {state for _, state in failed} == {"FAILED"}, out[-4000:]
     assert slurm.sacct("-X", "-j", ",".join(jobs), "-o", "State,ReqMem") == [["FAILED", "100M"]] * 2
-    log = "logs/train/symmetry/paper/seeds0-3.log"
-    assert "Error in rule train_shard" in out and log in out, out[-4000:]
+    log = "logs/train/symmetry/paper/all_seeds.log"
+    assert "Error in rule train_configuration" in out and log in out, out[-4000:]
     # each failure names its SLURM log, which is kept and says what happened
-    slurm_logs = re.findall(r"log: .*?, (\S+/logs/slurm/rule_train_shard/\S+?\.log) \(check log", out)
+    slurm_logs = re.findall(r"log: .*?, (\S+/logs/slurm/rule_train_configuration/\S+?\.log) \(check log", out)
     assert [Path(p).stem for p in slurm_logs] == jobs, out[-4000:]
     for path in slurm_logs:
         text = Path(path).read_text()
         assert re.search(
             r"StepId=\d+\.batch exceeded memory limit \(\d+ > 104857600\), being killed", text
         ), text
-    assert not (root / "results/runs/symmetry/paper/shards/seeds0-3").exists()
+    assert not (root / "results/runs/symmetry/paper/all_seeds").exists()
     print(f"failing job reported after {elapsed:.1f} s")
 
 

@@ -25,9 +25,9 @@ import yaml
 from .claims import COLUMNS, settings_diff, tally, with_grouping
 from .config import resolve
 
-FIGURES = ("fig1", "fig2", "fig3", "fig4", "learning_curves", "fig5")
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "learning_curves", "fig5", "readings_map")
 TITLES = {"fig1": "Fig. 1", "fig2": "Fig. 2", "fig3": "Fig. 3", "fig4": "Fig. 4",
-          "learning_curves": "Learning curves", "fig5": "Fig. 5"}  # fmt: skip
+          "learning_curves": "Learning curves", "fig5": "Fig. 5", "readings_map": "The readings map"}  # fmt: skip
 REFERENCE = (
     'D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning representations by '
     'back-propagating errors", Nature 323, 533-536 (1986)'
