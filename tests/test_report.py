@@ -20,10 +20,14 @@ from conftest import ROOT, TINY, copy_project, snakemake
 
 from backprop86 import figures as F
 from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
-from backprop86.config import setting_defaults
+from backprop86.config import load, setting_defaults
 from backprop86.experiments import train_seeds
 from backprop86.figures_iterative import save_fig5
+from backprop86.readings_map import cells, printed_cell
 from backprop86.report import FIGURES, build, render
+
+CONFIG = load(Path(__file__).resolve().parents[1] / "config" / "config.yaml")
+TINY_FIGURES = [f for f in FIGURES if f != "readings_map"]  # the tiny config has no readings map
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Screenshots the browser tests leave behind for a reader to look at.
@@ -103,6 +107,10 @@ def figure_files(tmp_path_factory):
     curves = {("symmetry", "paper"): sym, ("family_trees", "paper"): ft}
     F.save(*F.learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
     save_fig5(out / "fig5.png", SHIFT, shift)
+    grid = cells(CONFIG)
+    table = pd.DataFrame([{**c, "seeds": 2, "learned_by_1500": 0.1 * k, "final_error_median": 40.0,
+                           "heldout_mean": 0.2 * k, "heldout_at_least_3": 0.0} for k, c in enumerate(grid.values())])  # fmt: skip
+    F.save(*F.readings_map_figure(table, grid[printed_cell(CONFIG)]), out / "readings_map.png")
     return {name: out / f"{name}.png" for name in FIGURES}
 
 
@@ -283,21 +291,21 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     html = path.read_text()
     page = Links()
     page.feed(html)
-    assert set(FIGURES) <= page.ids
+    assert set(TINY_FIGURES) <= page.ids
     read = lambda name: pd.read_csv(project / "results" / "tables" / name, dtype=str, keep_default_na=False)  # noqa: E731
     claims, iterative = read("claims.csv"), read("claims_iterative.csv")
     assert page.rows == len(claims) + len(iterative)
     assert page.groups == claims.claim_id.nunique() + len(iterative)
     assert "The published family-tree recipe does not reproduce" in html  # 30 sweeps learn nothing
     logged = json.loads((project / "reports" / "mlflow_runs.json").read_text())
-    for line, name in zip(page.provenance, FIGURES):  # each figure's MLflow parent run, by id
+    for line, name in zip(page.provenance, TINY_FIGURES):  # each figure's MLflow parent run, by id
         assert all(run["run_id"] in line for run in logged[name]), name
-    check_in_browser(path, ARTIFACTS / "report-tiny-run-1366x768.png", len(FIGURES))
+    check_in_browser(path, ARTIFACTS / "report-tiny-run-1366x768.png", len(TINY_FIGURES))
 
     r = snakemake(project, "--report", "report.html")
     assert r.returncode == 0, r.stderr[-3000:]
     report = (project / "report.html").read_text()
-    for name in FIGURES:
+    for name in TINY_FIGURES:
         assert f'"{name}.png"' in report, f"{name} is not in Snakemake's report"
     for table in ("claims", "claims_iterative", "configurations"):
         assert f'"{table}.html"' in report, f"{table} is not in Snakemake's report"
