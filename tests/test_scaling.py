@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -281,3 +282,42 @@ def test_load_16_concurrent_logging_jobs_lose_nothing(server, tmp_path):
     assert report["error_curves_complete"]
     assert report["artifacts_sent"] == report["artifacts_stored"]
     assert report["ok"]
+
+
+def _log_at_once(uri: str, log, work: Path, n: int = 16) -> tuple[list[BaseException], list]:
+    """``log(tracker, run_id, dataset_input)`` from n threads released together, each with
+    its own run of a fresh experiment and the same new dataset. Returns what they raised
+    and the runs as stored."""
+    from backprop86.tracking import Tracker, _dataset_input
+
+    tracker = Tracker(uri)
+    exp = tracker.client.create_experiment(f"datasets-at-once-{time.time_ns()}")
+    runs = [tracker.client.create_run(exp).info.run_id for _ in range(n)]
+    csv = work / f"dataset-{time.time_ns()}.csv"
+    csv.write_text("x,target\n" + "".join(f"{i},{time.time_ns()}\n" for i in range(3)))  # a new digest
+    dataset = _dataset_input(csv, "at_once")
+    barrier, raised = threading.Barrier(n), []
+
+    def one(run_id):
+        t = Tracker(uri)
+        barrier.wait()
+        try:
+            log(t, run_id, dataset)
+        except BaseException as exc:  # noqa: BLE001  (collected for the assertion)
+            raised.append(exc)
+
+    threads = [threading.Thread(target=one, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return raised, [tracker.client.get_run(r) for r in runs]
+
+
+def test_jobs_logging_one_dataset_at_once_all_succeed(server, tmp_path):
+    """The server's get-or-create of a dataset row races; every run still gets its input."""
+    uri, db, _ = server
+    for _ in range(5):
+        raised, runs = _log_at_once(uri, lambda t, run_id, ds: t.log_dataset(run_id, ds), tmp_path)
+        assert not raised, raised[0]
+        assert all([d.dataset.name for d in r.inputs.dataset_inputs] == ["at_once"] for r in runs)

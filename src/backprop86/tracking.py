@@ -363,6 +363,22 @@ class Tracker:
         with self.writing():
             return getattr(self.client, method)(*args, **kwargs)
 
+    def log_dataset(self, run_id: str, dataset_input, attempts: int = 5) -> None:
+        """Log a dataset input. A tracking server's get-or-create of the dataset row is not
+        atomic: jobs logging the same dataset at once can collide on its unique key, and the
+        loser then finds the row the winner wrote."""
+        from mlflow.exceptions import MlflowException
+
+        for attempt in range(attempts):
+            try:
+                with self.writing():
+                    return self.client.log_inputs(run_id, [dataset_input])
+            except MlflowException as exc:
+                collided = "dataset_pk" in str(exc) or "UNIQUE constraint failed: datasets" in str(exc)
+                if not collided or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
     def experiment_id(self, name: str) -> str:
         """Get or create an experiment; jobs running at once may race to create it."""
         from mlflow.exceptions import MlflowException
@@ -680,7 +696,7 @@ def log_configuration(
                             for k in range(0, len(metrics), tracker.batch_size):  # params ride with the first
                                 tracker.client.log_batch(cid, metrics=metrics[k : k + tracker.batch_size],
                                                          params=seed_params if k == 0 else [])  # fmt: skip
-                            tracker.client.log_inputs(cid, [dataset_input])
+                            tracker.log_dataset(cid, dataset_input)
                             tracker.client.log_artifacts(cid, str(folder))
                             tracker.client.set_terminated(cid, "FINISHED", end_time=times.end(s))
                             live.remove(cid)
@@ -758,7 +774,7 @@ def _finish_parent(tracker, run, run_dir, parent_id, times, curve_points, tmp, d
         for b in range(0, len(metrics), tracker.batch_size):
             tracker.client.log_batch(parent_id, metrics=metrics[b : b + tracker.batch_size],
                                      tags=[RunTag(f"{TAG}seeds", str(len(run.seeds)))] if b == 0 else [])  # fmt: skip
-        tracker.client.log_inputs(parent_id, [dataset_input])
+        tracker.log_dataset(parent_id, dataset_input)
         tracker.client.log_artifacts(parent_id, str(folder))
         tracker.client.set_terminated(parent_id, "FINISHED", end_time=times.end())
 
