@@ -11,14 +11,11 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from conftest import TINY, copy_project, snakemake
-from test_workflow import mlflow_runs, result_bytes
+from test_workflow import mlflow_runs, result_bytes, start_until_logging
 
 from backprop86 import io
 from backprop86.experiments import load_run
@@ -124,18 +121,9 @@ def test_kill_9_then_unlock_then_every_run_logged_once(tmp_path):
     config["experiments"] = {"symmetry": {**config["experiments"]["symmetry"], "seeds": 200, "variants": {}}}
     config["seeds_per_job"] = 200
     root = copy_project(tmp_path, config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    log = root / "logs/mlflow/symmetry/paper.log"
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        if log.is_file() and "Updating database tables" in log.read_text() and len(mlflow_runs(root)) > 4:
-            break
+    proc = start_until_logging(root, 200)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(60)
-    assert 4 < len(mlflow_runs(root)) < 201, "killed while logging"
     trained = (root / RUNS / "symmetry/paper/all_seeds/weights.npz").read_bytes()
 
     r = snakemake(root, "--cores", "2")

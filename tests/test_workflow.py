@@ -1,8 +1,13 @@
 """The workflow end to end on a tiny config: targets, MLflow runs, reruns, errors."""
 
 import json
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +43,23 @@ def mlflow_runs(root: Path) -> pd.DataFrame:
                from runs r join experiments e on r.experiment_id = e.experiment_id""",
             db,
         )
+
+
+def start_until_logging(root: Path, seeds: int, timeout: float = 180):
+    """Start ``snakemake --cores 2`` in its own session with a one-configuration config of
+    ``seeds`` symmetry seeds, and return it (a Popen) once MLflow holds some of its runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    log = root / "logs/mlflow/symmetry/paper.log"
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        # read the store only once MLflow has created it (the job's log says so)
+        if log.is_file() and "Updating database tables" in log.read_text() and len(mlflow_runs(root)) > 4:
+            break
+    assert 4 < len(mlflow_runs(root)) < seeds + 1, "not stopped while logging"
+    return proc
 
 
 @pytest.fixture
@@ -236,31 +258,16 @@ def test_bad_config_stops_before_any_job(tmp_path, edit, message):
 def test_interrupted_logging_is_completed_by_the_next_invocation(tmp_path):
     """Ctrl-C while runs are being logged: nothing is left RUNNING, and the next
     invocation finishes the logging without retraining or losing a run."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     config = json.loads(json.dumps(TINY))
     config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
     config["experiments"]["symmetry"].update(seeds=400, variants={})  # enough to log for ~20 s
     config["seeds_per_job"] = 400
     root = copy_project(tmp_path, config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    log = root / "logs/mlflow/symmetry/paper.log"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        # read the store only once MLflow has created it (the job's log says so)
-        if log.is_file() and "Updating database tables" in log.read_text() and len(mlflow_runs(root)) > 4:
-            break
+    proc = start_until_logging(root, 400, timeout=120)
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(60) != 0
     runs = mlflow_runs(root)
-    assert 4 < len(runs) < 401, "interrupted while logging"
     assert not (runs.status == "RUNNING").any(), runs.status.value_counts()
     trained = (root / "results/runs/symmetry/paper/all_seeds/weights.npz").stat().st_mtime_ns
 

@@ -41,13 +41,24 @@ WIDTH = 10.8  # inches: 1,080 px at the style's 100 dpi, the report's column at 
 POSITIVE, NEGATIVE, PAPER = "#0072B2", "#D55E00", "#D55E00"
 # The palette for labelled lines, without Okabe & Ito's yellow (unreadable as text on white).
 LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-# Same input, same bytes: stable SVG ids (in the style), no dates, no versions; and swarm
-# plots (deterministic) rather than seaborn's strip plots, whose jitter draws from the global
-# random generator.
+# Same input, same bytes: stable SVG ids (in the style), no dates, no versions; and dots
+# spread by `strip` (its own seeded generator) rather than by seaborn's strip plots, whose
+# jitter draws from the global one.
 SAVE = {
     "png": dict(metadata={"Software": None}),
     "svg": dict(metadata={"Date": None, "Creator": None}),
 }
+
+
+def strip(ax, groups: list[np.ndarray], width: float = 0.6, **style) -> None:
+    """One column of dots per group (group k at x = k), spread sideways at random so that
+    they don't overlap: a strip plot, deterministic and linear in the number of dots
+    (a swarm plot of Fig. 1's thousands of dots takes minutes and still overflows)."""
+    rng = np.random.default_rng(0)
+    for k, values in enumerate(groups):
+        values = np.asarray(values, dtype=float)
+        ax.scatter(k + rng.uniform(-width / 2, width / 2, len(values)), values, s=9, lw=0, **style)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
 
 
 def save(fig: Figure, facts: dict, out: Path) -> None:
@@ -162,10 +173,11 @@ def fig1(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
     a1, a2 = fig.add_subplot(gs[1]), fig.add_subplot(gs[2])
     n_solved = int(sol.seed.nunique()) if len(sol) else 0
     if len(sol):
-        sns.swarmplot(y=sol.antisymmetry, ax=a1, color=POSITIVE, size=3)
+        strip(a1, [sol.antisymmetry], color=POSITIVE, alpha=0.4)
+        a1.set_xticks([])
         long = sol.melt(value_vars=["ratio_1", "ratio_2"], var_name="pair", value_name="ratio")
         long["pair"] = long.pair.map({"ratio_1": "middle\n/ inner", "ratio_2": "outer\n/ inner"})
-        sns.swarmplot(data=long, x="pair", y="ratio", ax=a2, color=POSITIVE, size=3, alpha=0.6)
+        strip(a2, [sol.ratio_1, sol.ratio_2], color=POSITIVE, alpha=0.3)
         sns.boxplot(
             data=long, x="pair", y="ratio", ax=a2, showfliers=False, fill=False, color="0.2", width=0.5
         )
