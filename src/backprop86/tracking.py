@@ -363,6 +363,13 @@ class Tracker:
         with self.writing():
             return getattr(self.client, method)(*args, **kwargs)
 
+    def log_artifacts(self, run_info, folder: Path) -> None:
+        """``MlflowClient.log_artifacts`` for a run whose info is at hand: it would first
+        fetch the whole run (its params, metrics, tags) just to learn where its artifacts go."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        get_artifact_repository(run_info.artifact_uri, tracking_uri=self.uri).log_artifacts(str(folder))
+
     def log_dataset(self, run_id: str, dataset_input, attempts: int = 5) -> None:
         """Log a dataset input. A tracking server's get-or-create of the dataset row is not
         atomic: jobs logging the same dataset at once can collide on its unique key, and the
@@ -697,7 +704,7 @@ def log_configuration(
                                 tracker.client.log_batch(cid, metrics=metrics[k : k + tracker.batch_size],
                                                          params=seed_params if k == 0 else [])  # fmt: skip
                             tracker.log_dataset(cid, dataset_input)
-                            tracker.client.log_artifacts(cid, str(folder))
+                            tracker.log_artifacts(child.info, folder)
                             tracker.client.set_terminated(cid, "FINISHED", end_time=times.end(s))
                             live.remove(cid)
                         counts["created"] += 1
