@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 
 PROFILE = ("--workflow-profile", "workflow/profiles/slurm")
 SHARDS = 2 + 2 + 1  # seeds_per_job 4: symmetry 6 seeds -> 2 shards (x2 configurations), family trees 3 -> 1
-LOGGED = 3  # configurations, one log_mlflow job each
+CONFIGURATIONS = 3
+LOGGED = 2  # experiments, one log_mlflow job each
 TIMEOUT = 900  # seconds: a run that hangs fails the test instead of CI
 
 
@@ -169,7 +170,7 @@ def test_slurm_run_logged_every_run_and_point_once(slurm_run, server, tiny_done)
         want_runs, want_params, want_points = logged(local)
     with closing(psycopg2.connect(server[1])) as remote:
         runs, params, points = logged(remote)
-    assert sum(want_runs.values()) == LOGGED + 6 + 6 + 3  # a run per configuration and per seed
+    assert sum(want_runs.values()) == CONFIGURATIONS + 6 + 6 + 3  # a run per configuration and per seed
     assert sum(want_points.values()) > 1000
     assert runs == want_runs, "every run logged once, each FINISHED"
     assert params == want_params

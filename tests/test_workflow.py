@@ -51,7 +51,7 @@ def start_until_logging(root: Path, seeds: int, timeout: float = 180):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    log = root / "logs/mlflow/symmetry/paper.log"
+    log = root / "logs/mlflow/symmetry.log"
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -307,8 +307,8 @@ def test_changed_results_replace_their_mlflow_runs(done, tmp_path):
     io.write_manifest(weights_file.parent)  # as a retrained run writes it (else it is damage, rebuilt)
     r = snakemake(root, "--cores", "2", "--forcerun", "log_mlflow")  # as after retraining
     assert r.returncode == 0, r.stderr[-3000:]
-    log = (root / "logs/mlflow/symmetry/paper.log").read_text()
-    assert "'created': 1, 'kept': 5, 'replaced': 1" in log, log
+    log = (root / "logs/mlflow/symmetry.log").read_text()
+    assert "symmetry/paper: {'created': 1, 'kept': 5, 'replaced': 1" in log, log
     runs = mlflow_runs(root)
     live = runs[(runs.lifecycle_stage == "active") & (runs.configuration == "paper")]
     assert sorted(

@@ -112,13 +112,22 @@ def shard_dirs(wildcards):
     return [f"{base}/seeds{a}-{b}" for a, b in ranges]
 
 
-def timings_of(wildcards):
+def timings_of(experiment, configuration):
     """When the training jobs of a configuration ran."""
-    base = f"results/timing/{wildcards.experiment}/{wildcards.configuration}"
-    if one_job(wildcards.experiment):
+    base = f"results/timing/{experiment}/{configuration}"
+    if one_job(experiment):
         return [f"{base}/all_seeds.json"]
-    ranges = shard_ranges(wildcards.experiment, wildcards.configuration)
+    ranges = shard_ranges(experiment, configuration)
     return [f"{base}/seeds{a}-{b}.json" for a, b in ranges]
+
+
+def logging_parts(experiment):
+    """What the logging job of an experiment reads for each of its configurations:
+    the run directory and the training jobs' records of when they ran."""
+    return {
+        c: {"run": run_dir(experiment, c), "timings": timings_of(experiment, c)}
+        for c in configurations(config, experiment)
+    }
 
 
 def settings_of(wildcards):
@@ -128,7 +137,13 @@ def settings_of(wildcards):
 
 
 def tracking_markers():
+    """Each configuration's logging marker, in its experiment's folder of markers."""
     return [f"results/tracking/{e}/{c}.json" for e, c in all_configurations()]
+
+
+def tracking_dirs():
+    """The logging jobs' outputs: one folder of markers per experiment."""
+    return [f"results/tracking/{e}" for e in config["experiments"]]
 
 
 def config_section(experiment, configuration):

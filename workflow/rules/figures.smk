@@ -209,11 +209,7 @@ rule log_figures:
         figures=[f"results/figures/{name}.png" for name in FIGURE_RUNS],
         facts=[f"results/figures/{name}.json" for name in FIGURE_RUNS],
         logged=sorted(
-            {
-                f"results/tracking/{e}/{c}.json"
-                for runs in FIGURE_RUNS.values()
-                for e, c in runs
-            }
+            {f"results/tracking/{e}" for runs in FIGURE_RUNS.values() for e, c in runs}
         ),
     output:
         logged="results/tracking/figures.json",

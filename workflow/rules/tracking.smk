@@ -1,36 +1,45 @@
-# MLflow logging: one job per configuration, from the result files. Logging is
-# done when the store holds the runs: before planning, markers whose runs the
-# store no longer holds (deleted, another store, MLFLOW_TRACKING_URI changed)
-# are dropped, so their configurations are logged again (only what is missing).
+# MLflow logging: one job per experiment (one MLflow start-up), from the result
+# files, writing one marker per configuration into the experiment's folder of
+# markers. Logging is done when the store holds the runs: before planning, a
+# folder with a marker whose runs the store no longer holds (deleted, another
+# store, MLFLOW_TRACKING_URI changed), or without a configuration's marker, is
+# dropped, and the experiment is logged again (only what is missing).
 # Writers hold the mlflow_writer resource (1 in the default profile: SQLite
 # takes one writer at a time) so that waiting writers do not fill job slots.
 import os
+import shutil
 import sys
 
 from backprop86.tracking import TrackingError, curve_points, stale_markers
 
 if workflow.is_main_process:
+    relog = {}
     try:
         for marker, why in stale_markers(tracking_markers()).items():
-            print(
-                f"MLflow: {marker} is stale ({why}); logging it again", file=sys.stderr
-            )
-            os.remove(marker)
+            relog[marker] = f"is stale ({why})"
     except TrackingError as error:
         print(f"MLflow: cannot check the logged runs: {error}", file=sys.stderr)
+    for marker in tracking_markers():
+        if os.path.isdir(os.path.dirname(marker)) and not os.path.isfile(marker):
+            relog[marker] = "is missing"
+    for marker, why in relog.items():
+        print(f"MLflow: {marker} {why}; logging it again", file=sys.stderr)
+        shutil.rmtree(os.path.dirname(marker), ignore_errors=True)
 
 
 rule log_mlflow:
     input:
-        run=lambda w: run_dir(w.experiment, w.configuration),
+        runs=lambda w: [p["run"] for p in logging_parts(w.experiment).values()],
         dataset=dataset_of,
-        timings=timings_of,
+        timings=lambda w: [
+            t for p in logging_parts(w.experiment).values() for t in p["timings"]
+        ],
     output:
-        "results/tracking/{experiment}/{configuration}.json",
+        directory("results/tracking/{experiment}"),
     log:
-        "logs/mlflow/{experiment}/{configuration}.log",
+        "logs/mlflow/{experiment}.log",
     benchmark:
-        "logs/benchmarks/mlflow/{experiment}/{configuration}.tsv"
+        "logs/benchmarks/mlflow/{experiment}.tsv"
     priority: 10
     conda:
         "../envs/backprop86.yaml"
@@ -40,6 +49,7 @@ rule log_mlflow:
         runtime=30,
         mlflow_writer=1,
     params:
+        parts=lambda w: logging_parts(w.experiment),
         curve_points=curve_points(config),
         paper_settings=lambda w: resolve(config, w.experiment),
     script:
