@@ -205,12 +205,15 @@ def curve_steps(n: int, always=(), max_points: int = 100) -> list[int]:
         return list(range(n + 1))
     fixed = {0, n, *(int(k) for k in always if 0 <= k <= n)}
     log_spaced = lambda m: fixed | set(np.rint(np.geomspace(1, n, m)).astype(int).tolist())  # noqa: E731
-    m = max(max_points - len(fixed), 1)
-    if len(log_spaced(m)) > max_points:
+    # Rounding merges early sweeps, so ask for more log-spaced points than will be left:
+    # the most (a bisection over how many) that still give at most max_points sweeps.
+    lo, hi = 1, 20 * max_points
+    if len(log_spaced(lo)) > max_points:
         return sorted(fixed)
-    while m < 20 * max_points and len(log_spaced(m + 1)) <= max_points:  # rounding merges early sweeps
-        m += 1
-    return sorted(log_spaced(m))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if len(log_spaced(mid)) <= max_points else (lo, mid - 1)
+    return sorted(log_spaced(lo))
 
 
 def note(experiment: str, configuration: str, settings: dict, paper: dict | None, n_seeds: int) -> str:
