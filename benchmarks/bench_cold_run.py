@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from backprop86.cli import load_config
+from backprop86.config import configurations, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,11 +82,11 @@ def snakemake_run(repo: Path, cores: int) -> dict:
 
 def training_cpu(repo: Path, work: Path) -> dict:
     """CPU seconds of ``backprop86 train`` for every configuration, one at a time."""
-    config = yaml.safe_load((repo / "config/config.yaml").read_text())
+    config = load_config(repo / "config/config.yaml")
     env = env_for(repo)
     per, start_load = {}, load()
-    for experiment, exp in config["experiments"].items():
-        for configuration in ["paper", *exp.get("variants", {})]:
+    for experiment in config["experiments"]:
+        for configuration in configurations(config, experiment):
             cmd = [sys.executable, "-m", "backprop86.cli", "train", experiment, "--configuration",
                    configuration, "--config", str(repo / "config/config.yaml"),
                    "--out", str(work / experiment / configuration)]  # fmt: skip
@@ -105,8 +106,8 @@ def training_cpu(repo: Path, work: Path) -> dict:
             if r.returncode != 0:
                 raise SystemExit(f"training map cell {cell} failed:\n{r.stderr[-3000:]}")
             cells[cell] = round(cpu, 1)
-    configurations, map_cells = round(sum(per.values()), 1), round(sum(cells.values()), 1)
-    return {"train_cpu_s": round(configurations + map_cells, 1), "configurations_cpu_s": configurations,
+    configs_cpu, map_cells = round(sum(per.values()), 1), round(sum(cells.values()), 1)
+    return {"train_cpu_s": round(configs_cpu + map_cells, 1), "configurations_cpu_s": configs_cpu,
             "map_cells_cpu_s": map_cells, "per_configuration": per, "per_cell": cells,
             "load_before": start_load, "load_after": load()}  # fmt: skip
 
@@ -131,11 +132,10 @@ train_seeds(settings, range(settings["seeds"])).write(sys.argv[3])
 
 def store_counts(repo: Path) -> dict:
     """Runs and points in the clone's MLflow store, and a check that every seed has its curve."""
-    config = yaml.safe_load((repo / "config/config.yaml").read_text())
-    expected_seeds = sum(
-        x["seeds"] * (1 + len(x.get("variants", {}))) for x in config["experiments"].values()
-    )
-    expected_parents = sum(1 + len(x.get("variants", {})) for x in config["experiments"].values())
+    config = load_config(repo / "config/config.yaml")
+    pairs = [(e, c) for e in config["experiments"] for c in configurations(config, e)]
+    expected_seeds = sum(resolve(config, e, c)["seeds"] for e, c in pairs)
+    expected_parents = len(pairs)
     db = repo / "mlflow.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         role = dict(con.execute(
