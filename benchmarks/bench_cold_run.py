@@ -140,8 +140,10 @@ def store_counts(repo: Path) -> dict:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         role = dict(con.execute(
             "select value, count(*) from tags where key = 'backprop86.role' group by value").fetchall())  # fmt: skip
-        finished = con.execute("select count(*) from runs where status = 'FINISHED' "
-                               "and lifecycle_stage = 'active'").fetchone()[0]  # fmt: skip
+        finished = con.execute(
+            "select count(*) from runs r join tags t on t.run_uuid = r.run_uuid and t.key = 'backprop86.role' "
+            "where r.status = 'FINISHED' and r.lifecycle_stage = 'active' "
+            "and t.value in ('seed', 'configuration')").fetchone()[0]  # fmt: skip
         points = con.execute("select count(*) from metrics").fetchone()[0]
         curves = con.execute("select count(distinct run_uuid) from metrics where key = 'error'").fetchone()[0]
     size = sum(p.stat().st_size for p in repo.glob("mlflow.db*"))
