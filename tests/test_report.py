@@ -131,7 +131,8 @@ def claims_files(out: Path) -> list[Path]:
 
 
 PROVENANCE = {
-    name: {"rule": name, "script": f"workflow/scripts/{name}.py", "config": [f"report.{name}"],
+    name: {"rule": "figures", "script": "workflow/scripts/figures.py", "function": f"backprop86.figures.{name}",
+           "config": [f"report.{name}"],
            "runs": [{"experiment": "backprop86-symmetry", "configuration": "paper", "run_id": f"run{k}"}]}
     for k, name in enumerate(FIGURES)
 }  # fmt: skip
@@ -175,8 +176,9 @@ def test_report_has_every_figure_claim_and_no_broken_link(rendered, figure_files
     assert len(page.provenance) == len(FIGURES)
     for line, (name, p) in zip(page.provenance, PROVENANCE.items()):
         for piece in (
-            f"rule {name}",
+            "rule figures",
             p["script"],
+            p["function"],
             p["config"][0],
             "backprop86-symmetry",
             p["runs"][0]["run_id"],

@@ -130,6 +130,19 @@ def logging_parts(experiment):
     }
 
 
+def training_priority(wildcards):
+    """Train first the experiments with the most seeds to log. An experiment is
+    logged in one job once all its configurations are trained, and logging jobs
+    run one at a time (one store writer) beside the rest of the training, so the
+    longest logging should start first. Between 1 and 2: below the logging jobs
+    (10), above the readings map's cells (0), which fill the cores last."""
+
+    def seeds(e):
+        return sum(resolve(config, e, c)["seeds"] for c in configurations(config, e))
+
+    return 1 + seeds(wildcards.experiment) / sum(map(seeds, config["experiments"]))
+
+
 def settings_of(wildcards):
     """A shard's settings; without the seed count, so adding seeds leaves trained shards alone."""
     settings = resolve(config, wildcards.experiment, wildcards.configuration)

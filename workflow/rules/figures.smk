@@ -82,112 +82,65 @@ FIGURE_LABELS = {
 }
 
 
+# The function that draws each figure, for its provenance line.
+FIGURE_FUNCTIONS = {
+    **{n: f"backprop86.figures.{n}" for n in ("fig1", "fig2", "fig3", "fig4")},
+    "learning_curves": "backprop86.figures.learning_curves",
+    "fig5": "backprop86.figures_iterative.fig5",
+    "readings_map": "backprop86.figures.readings_map_figure",
+}
+FIGURE_INPUTS = {
+    "fig1": lambda: run_dir(SYM["experiment"], SYM["configuration"]),
+    "fig2": lambda: "results/data/family_trees.csv",
+    "fig3": lambda: run_dir(FT["experiment"], FT["trained"]),
+    "fig4": lambda: run_dir(FT["experiment"], FT["trained"]),
+    "learning_curves": lambda: [run_dir(e, c) for e, c in LAYERED],
+    "fig5": lambda: run_dir(FIRST_OF_TASK["shift_register"], "paper"),
+}
+PAPER_FIGURES = [name for name in FIGURE_RUNS if name in FIGURE_INPUTS]
+
+
 # Drawing and logging figures is light: it runs where snakemake runs, never on a cluster node.
 localrules:
-    fig1,
-    fig2,
-    fig3,
-    fig4,
-    fig5,
-    learning_curves,
+    figures,
     readings_map,
     log_figures,
 
 
-rule fig1:
+# The paper's figures in one job: one start of Python, matplotlib and seaborn
+# (about 2 CPU-s) rather than one per figure. workflow/scripts/figures.py says
+# which function draws each.
+rule figures:
     input:
-        lambda w: run_dir(SYM["experiment"], SYM["configuration"]),
+        **{name: FIGURE_INPUTS[name]() for name in PAPER_FIGURES},
     output:
-        **figure_outputs("fig1", FIGURE_LABELS["fig1"]),
+        **{
+            f"{name}_{kind}": path
+            for name in PAPER_FIGURES
+            for kind, path in figure_outputs(name, FIGURE_LABELS[name]).items()
+        },
     log:
-        "logs/figures/fig1.log",
+        "logs/figures/figures.log",
     conda:
         "../envs/backprop86.yaml"
     params:
-        criterion=lambda w: SYM["criterion"],
-        seed_rule=lambda w: SYM["seed_rule"],
-    script:
-        "../scripts/fig1.py"
-
-
-rule fig2:
-    input:
-        "results/data/family_trees.csv",
-    output:
-        **figure_outputs("fig2", FIGURE_LABELS["fig2"]),
-    log:
-        "logs/figures/fig2.log",
-    conda:
-        "../envs/backprop86.yaml"
-    script:
-        "../scripts/fig2.py"
-
-
-rule fig3:
-    input:
-        lambda w: run_dir(FT["experiment"], FT["trained"]),
-    output:
-        **figure_outputs("fig3", FIGURE_LABELS["fig3"]),
-    log:
-        "logs/figures/fig3.log",
-    conda:
-        "../envs/backprop86.yaml"
-    params:
-        criterion=lambda w: FT["criterion"],
-        seed_rule=lambda w: FT["seed_rule"],
-        question=lambda w: FT["question"],
-    script:
-        "../scripts/fig3.py"
-
-
-rule fig4:
-    input:
-        lambda w: run_dir(FT["experiment"], FT["trained"]),
-    output:
-        **figure_outputs("fig4", FIGURE_LABELS["fig4"]),
-    log:
-        "logs/figures/fig4.log",
-    conda:
-        "../envs/backprop86.yaml"
-    params:
-        criterion=lambda w: FT["criterion"],
-        seed_rule=lambda w: FT["seed_rule"],
-    script:
-        "../scripts/fig4.py"
-
-
-rule learning_curves:
-    input:
-        [run_dir(e, c) for e, c in LAYERED],
-    output:
-        **figure_outputs("learning_curves", FIGURE_LABELS["learning_curves"]),
-    log:
-        "logs/figures/learning_curves.log",
-    conda:
-        "../envs/backprop86.yaml"
-    params:
+        names=PAPER_FIGURES,
+        symmetry=SYM,
+        family_trees=FT,
         pairs=LAYERED,
         paper_sweeps=PAPER_SWEEPS,
         paper=PAPER_CONFIGURATION,
+        shift_register=lambda w: (
+            resolve(config, FIRST_OF_TASK["shift_register"])
+            if "fig5" in PAPER_FIGURES
+            else None
+        ),
     script:
-        "../scripts/learning_curves.py"
+        "../scripts/figures.py"
 
 
-rule fig5:
-    input:
-        lambda w: run_dir(FIRST_OF_TASK["shift_register"], "paper"),
-    output:
-        **figure_outputs("fig5", FIGURE_LABELS["fig5"]),
-    log:
-        "logs/figures/fig5.log",
-    conda:
-        "../envs/backprop86.yaml"
-    params:
-        settings=lambda w: resolve(config, FIRST_OF_TASK["shift_register"]),
-    script:
-        "../scripts/fig5.py"
-
-
+# The readings map's figure, apart: the map's own target (its MLflow runs) needs
+# it, not the training of every configuration.
 rule readings_map:
     input:
         "results/tables/readings_map.csv",

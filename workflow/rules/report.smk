@@ -92,8 +92,9 @@ rule report:
         tables=list(REPORT_TABLES),
         provenance={
             n: {
-                "rule": n,
-                "script": f"workflow/scripts/{n}.py",
+                "rule": "figures" if n in PAPER_FIGURES else n,
+                "script": f"workflow/scripts/{'figures' if n in PAPER_FIGURES else n}.py",
+                "function": FIGURE_FUNCTIONS[n],
                 "config": FIGURE_CONFIG[n],
             }
             for n in FIGURE_RUNS

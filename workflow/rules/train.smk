@@ -17,6 +17,7 @@ rule train_configuration:
         "logs/benchmarks/train/{experiment}/{configuration}/all_seeds.tsv"
     wildcard_constraints:
         experiment=ONE_SHARD,
+    priority: training_priority
     conda:
         "../envs/backprop86.yaml"
     threads: 1
@@ -43,6 +44,7 @@ rule train_shard:
         "logs/train/{experiment}/{configuration}/seeds{first}-{last}.log",
     benchmark:
         "logs/benchmarks/train/{experiment}/{configuration}/seeds{first}-{last}.tsv"
+    priority: training_priority
     conda:
         "../envs/backprop86.yaml"
     threads: 1
