@@ -6,6 +6,9 @@ rule dataset:
         "logs/data/{task}.log",
     wildcard_constraints:
         task="|".join(TASKS),
+    # First of all (each takes a second): training waits for them, and the order
+    # training_priority sets applies only to jobs that are ready.
+    priority: 50
     conda:
         "../envs/backprop86.yaml"
     params:
