@@ -605,7 +605,7 @@ def log_configuration(
     dataset: Path,
     timings: list[Path],
     marker: Path,
-    curve_points: int = 100,
+    curve_points: int = 50,
     paper_settings: dict | None = None,
     uri: str | None = None,
 ) -> dict:
