@@ -155,6 +155,11 @@ def test_mlflow_conventions(done):
         assert min(t["start_ms"] for t in timing) <= r.info.start_time <= r.info.end_time
         assert r.info.end_time <= max(t["end_ms"] for t in timing)
     assert "`hidden` 2 → 3" in parent.data.tags["mlflow.note.content"]
+    # the experiment's description names a search that lists its configurations
+    note = exp.tags["mlflow.note.content"]
+    search = note[note.index("tags.`backprop86.role`") :].split(";")[0]
+    listed = client.search_runs([exp.experiment_id], search)
+    assert sorted(r.data.tags["backprop86.configuration"] for r in listed) == ["hidden_3", "paper"]
     seed = next(r for r in seeds if r.data.tags["backprop86.seed"] == "4")
     history = client.get_metric_history(seed.info.run_id, "error")
     times = [m.timestamp for m in sorted(history, key=lambda m: m.step)]

@@ -76,6 +76,16 @@ EXPERIMENT_KIND = (
 )  # MLflow's default store (mlflow.store.tracking.DEFAULT_TRACKING_URI)
 
 
+# The experiment's description in the UI. The UI lists runs 100 at a time, newest
+# first, so one configuration's seeds can fill the first pages.
+EXPERIMENT_NOTE = (
+    "mlflow.note.content",
+    "One parent run per configuration, a child run per seed. To list the configurations, "
+    "search tags.`backprop86.role` = 'configuration'; for one configuration's seeds, "
+    "tags.`backprop86.configuration` = 'paper' (or another configuration's name).",
+)
+
+
 class TrackingError(RuntimeError):
     """The tracking store cannot be reached or used."""
 
@@ -397,15 +407,16 @@ class Tracker:
             exp = self.client.get_experiment_by_name(name)
             if exp is None:
                 try:
-                    return self.client.create_experiment(name, tags=dict([EXPERIMENT_KIND]))
+                    return self.client.create_experiment(name, tags=dict([EXPERIMENT_KIND, EXPERIMENT_NOTE]))
                 except MlflowException:  # another job (on a server) created it first
                     exp = self.client.get_experiment_by_name(name)
                     if exp is None:
                         raise
             if exp.lifecycle_stage == "deleted":
                 self.client.restore_experiment(exp.experiment_id)
-            if exp.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
-                self.client.set_experiment_tag(exp.experiment_id, *EXPERIMENT_KIND)
+            for key, value in (EXPERIMENT_KIND, EXPERIMENT_NOTE):
+                if exp.tags.get(key) != value:
+                    self.client.set_experiment_tag(exp.experiment_id, key, value)
             return exp.experiment_id
 
     def runs(self, experiment_id: str, filter_string: str):
