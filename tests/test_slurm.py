@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import time
 from collections import Counter
 from contextlib import ExitStack, closing
@@ -57,9 +58,13 @@ def test_the_cluster_leaves_nothing_behind_when_a_test_fails(tmp_path):
         while slurm_cluster.run(["squeue", "-h", "-j", job, "-o", "%T"]).stdout.strip() != "RUNNING":
             assert time.monotonic() < deadline, "the job did not start"
             time.sleep(0.5)
-        listed = slurm_cluster.run(
-            ["scontrol", "listpids", job], env={**os.environ, "SLURMD_NODENAME": cluster.node}
-        )
+        # squeue says RUNNING once the controller has sent the job; slurmd knows its
+        # processes a moment later
+        listpids = ["scontrol", "listpids", job]
+        while (listed := subprocess.run(listpids, capture_output=True, text=True, timeout=60,
+                                        env={**os.environ, "SLURMD_NODENAME": cluster.node})).returncode:  # fmt: skip
+            assert time.monotonic() < deadline, listed.stdout + listed.stderr
+            time.sleep(0.5)
         pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:]]
         assert pids, listed.stdout
         raise RuntimeError("a test failed")
