@@ -49,7 +49,8 @@ rule train_shard:
         "../envs/backprop86.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        # validation checks that every shard's arrays fit (backprop86.config.job_memory)
+        mem_mb=JOB_MEM_MB["train_shard"],
         runtime=60,
     params:
         settings=settings_of,
