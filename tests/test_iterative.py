@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import assert_finite_differences
 
+from backprop86.claims import DEFAULTS
 from backprop86.claims_iterative import claims_table
 from backprop86.config import ConfigError, setting_defaults, validate
 from backprop86.experiments import train_seeds
@@ -14,6 +15,8 @@ from backprop86.iterative import BIAS, INPUT, RECURRENT, IterativeNet
 from backprop86.learning import LearningRule, Phase, total_error, train
 from backprop86.net import bias_key, weight_key
 from backprop86.tasks import sequence_completion, shift_register
+
+VERDICTS = DEFAULTS["verdicts"]["iterative"]  # the schema's rules
 
 
 def random_task(seed: int, n_units=4, n_inputs=2, steps=4, outputs=(1, 2), target_steps=(2, 4), n_cases=5):
@@ -230,10 +233,24 @@ def test_claims_table_on_trained_runs():
         "shift_register": train_seeds(SHIFT, range(12)),
         "sequence_completion": train_seeds(SEQUENCE, range(4)),
     }
-    table = claims_table(runs)
+    table = claims_table(runs, VERDICTS)
     assert list(table.columns) == ["id", "claim", "paper", "measured", "verdict", "rule"]
     assert list(table.verdict) == ["holds"] * 3 + ["supported"] * 2
     assert "12/12 seeds" in table.set_index("id").loc["iterative_learns_shift_register", "measured"]
+
+
+def test_claims_iterative_verdicts_follow_the_config():
+    """The thresholds are the config's rules: a budget too short to learn is "not
+    supported" under the default share and "supported" if no share is asked; a
+    tolerance below rounding makes the gradient claims fail."""
+    runs = {"shift_register": train_seeds({**SHIFT, "max_sweeps": 3}, range(3))}
+    by_id = lambda v: claims_table(runs, v).set_index("id")  # noqa: E731
+    assert by_id(VERDICTS).loc["iterative_learns_shift_register", "verdict"] == "not supported"
+    lenient = by_id({**VERDICTS, "learned_share": 0.0}).loc["iterative_learns_shift_register"]
+    assert lenient.verdict == "supported" and "at least 0% of seeds" in lenient.rule
+    strict = by_id({**VERDICTS, "finite_differences": 1e-300})
+    assert strict.loc["iterative_gradient_sum_of_copies", "verdict"] == "fails"
+    assert "1e-300 of finite differences" in strict.loc["iterative_gradient_sum_of_copies", "rule"]
 
 
 def test_figure_is_drawn_from_the_model_and_byte_stable(tmp_path):

@@ -60,7 +60,7 @@ def report_settings(config: dict) -> dict:
         k: {**v, **given.get(k, {})} if isinstance(v, dict) else given.get(k, v) for k, v in DEFAULTS.items()
     }
     out["verdicts"] = {**DEFAULTS["verdicts"], **given.get("verdicts", {})}
-    for k in ("sweeps", "share"):
+    for k in ("sweeps", "share", "iterative"):
         out["verdicts"][k] = {**DEFAULTS["verdicts"][k], **given.get("verdicts", {}).get(k, {})}
     by_task = {}
     for name, exp in config["experiments"].items():

@@ -111,20 +111,18 @@ def learning_summary(run: Run, criterion: str) -> dict:
     }
 
 
-SUPPORTED_SHARE = 0.5  # a learning claim is supported when at least this share of seeds learn
-EXACT = 1e-9  # derivatives that agree to this (relative) are the same numbers up to rounding
-FINITE = 1e-6  # central differences with h = 1e-6 agree to about this
-
-
 def strictest(settings: dict) -> str:
     """The criterion with the smallest tolerance: the strictest reading of "learned"."""
     return min(settings["criteria"], key=lambda name: settings["criteria"][name])
 
 
-def claims_table(runs: dict[str, Run]) -> pd.DataFrame:
+def claims_table(runs: dict[str, Run], verdicts: dict) -> pd.DataFrame:
     """The claims of the paper's Fig. 5 section, measured on trained runs (``runs``
     maps experiment name to its run); learning is judged by each run's strictest
-    criterion. Columns id, claim, paper, measured, verdict, rule."""
+    criterion, and every verdict by the config's ``report.verdicts.iterative``
+    (``verdicts``: ``exact``, ``finite_differences``, ``learned_share``).
+    Columns id, claim, paper, measured, verdict, rule."""
+    exact, finite, share = verdicts["exact"], verdicts["finite_differences"], verdicts["learned_share"]
     rows = []
     checks = {name: equivalence_check(run.settings, run.result.params) for name, run in runs.items()}
     fwd = max(c["forward"] for c in checks.values())
@@ -147,8 +145,8 @@ def claims_table(runs: dict[str, Run]) -> pd.DataFrame:
         "paper": "stated (Fig. 5 text)",
         "measured": f"largest relative difference {soc:.2g} from the sum over the copies in the untied unrolled net; "
                     f"{fd:.2g} from central finite differences (first 10 seeds)",
-        "verdict": "holds" if soc < EXACT and fd < FINITE else "fails",
-        "rule": f"holds if within {EXACT:g} of the summed copies and {FINITE:g} of finite differences",
+        "verdict": "holds" if soc < exact and fd < finite else "fails",
+        "rule": f"holds if within {exact:g} of the summed copies and {finite:g} of finite differences",
     })  # fmt: skip
     avg = max(c["average_change"] for c in checks.values())
     rows.append({
@@ -157,8 +155,8 @@ def claims_table(runs: dict[str, Run]) -> pd.DataFrame:
                  "so corresponding weights stay equal",
         "paper": "stated (Fig. 5 text)",
         "measured": f"largest difference {avg:.2g} between the applied change and -epsilon times the average",
-        "verdict": "holds" if avg < EXACT else "fails",
-        "rule": f"holds if within {EXACT:g}",
+        "verdict": "holds" if avg < exact else "fails",
+        "rule": f"holds if within {exact:g}",
     })  # fmt: skip
     for name, run in runs.items():
         criterion = strictest(run.settings)
@@ -171,7 +169,7 @@ def claims_table(runs: dict[str, Run]) -> pd.DataFrame:
             "measured": f"{s['learned']}/{s['seeds']} seeds with every output within {tol:g} of its target "
                         f"within {s['max_sweeps']} sweeps; median {s['median']:.0f} sweeps "
                         f"(quartiles {s['q25']:.0f}-{s['q75']:.0f})",
-            "verdict": "supported" if s["share"] >= SUPPORTED_SHARE else "not supported",
-            "rule": f"supported if at least {SUPPORTED_SHARE:.0%} of seeds learn within the budget",
+            "verdict": "supported" if s["share"] >= share else "not supported",
+            "rule": f"supported if at least {share:.0%} of seeds learn within the budget",
         })  # fmt: skip
     return pd.DataFrame(rows, columns=["id", "claim", "paper", "measured", "verdict", "rule"])

@@ -28,5 +28,6 @@ rule claims_iterative:
         "../envs/backprop86.yaml"
     params:
         experiments=ITERATIVE,
+        verdicts=lambda w: REPORT["verdicts"]["iterative"],
     script:
         "../scripts/claims_iterative.py"

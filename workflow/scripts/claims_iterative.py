@@ -5,4 +5,4 @@ with job_log(snakemake.log[0]):
     from backprop86.experiments import load_run
 
     runs = {e: load_run(d) for e, d in zip(snakemake.params.experiments, snakemake.input)}
-    save_csv(snakemake.output[0], claims_table(runs))
+    save_csv(snakemake.output[0], claims_table(runs, snakemake.params.verdicts))
