@@ -248,11 +248,11 @@ def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
 
 
 def test_fig5_is_drawn_for_the_page(tmp_path):
-    from backprop86.figures_iterative import fig5, save_fig5
+    from backprop86.figures_iterative import fig5
 
-    run = train_seeds(SHIFT, range(3))
-    assert_readable(fig5(SHIFT, run))
-    save_fig5(tmp_path / "fig5.png", SHIFT, run)
+    fig, facts = fig5(SHIFT, train_seeds(SHIFT, range(3)))
+    assert_readable(fig)
+    F.save(fig, facts, tmp_path / "fig5.png")
     facts = json.loads((tmp_path / "fig5.json").read_text())
     assert facts["seeds"] == 3 and facts["width_px"] <= 1100 and (tmp_path / "fig5.svg").is_file()
 

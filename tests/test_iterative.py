@@ -254,14 +254,15 @@ def test_claims_iterative_verdicts_follow_the_config():
 
 
 def test_figure_is_drawn_from_the_model_and_byte_stable(tmp_path):
-    from backprop86.figures_iterative import save_fig5
+    from backprop86.figures import save
+    from backprop86.figures_iterative import fig5
 
     run = train_seeds(SHIFT, range(3))
-    save_fig5(tmp_path / "a.png", SHIFT, run)
-    save_fig5(tmp_path / "b.png", SHIFT, run)
+    save(*fig5(SHIFT, run), tmp_path / "a.png")
+    save(*fig5(SHIFT, run), tmp_path / "b.png")
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     bigger = {**SHIFT, "units": 4, "steps": 2}
-    save_fig5(tmp_path / "c.png", bigger, train_seeds(bigger, range(2)))
+    save(*fig5(bigger, train_seeds(bigger, range(2))), tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes() != (tmp_path / "a.png").read_bytes()
 
 

@@ -22,7 +22,7 @@ from backprop86 import figures as F
 from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
 from backprop86.config import load, setting_defaults
 from backprop86.experiments import train_seeds
-from backprop86.figures_iterative import save_fig5
+from backprop86.figures_iterative import fig5
 from backprop86.readings_map import cells, printed_cell
 from backprop86.report import FIGURES, build, render
 
@@ -106,7 +106,7 @@ def figure_files(tmp_path_factory):
     F.save(*F.fig4(ft, "rounded", "median_sweeps"), out / "fig4.png")
     curves = {("symmetry", "paper"): sym, ("family_trees", "paper"): ft}
     F.save(*F.learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
-    save_fig5(out / "fig5.png", SHIFT, shift)
+    F.save(*fig5(SHIFT, shift), out / "fig5.png")
     grid = cells(CONFIG)
     table = pd.DataFrame([{**c, "seeds": 2, "learned_by_1500": 0.1 * k, "final_error_median": 40.0,
                            "heldout_mean": 0.2 * k, "heldout_at_least_3": 0.0} for k, c in enumerate(grid.values())])  # fmt: skip

@@ -21,7 +21,7 @@ from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 
 from .claims_iterative import strictest  # noqa: E402
 from .experiments import Run  # noqa: E402
-from .figures import LINE_COLOURS, WIDTH, save  # noqa: E402  (the project's style, sizes and byte-stable saving)
+from .figures import LINE_COLOURS, WIDTH  # noqa: E402  (the project's style and sizes)
 from .iterative import INPUT, RECURRENT, IterativeNet  # noqa: E402
 from .net import weight_key  # noqa: E402
 from .tasks import build_task, task_module  # noqa: E402
@@ -155,9 +155,10 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
              ha="center", va="center", fontsize=10)  # fmt: skip
 
 
-def fig5(settings: dict, run: Run) -> Figure:
-    """Fig. 5 from the shift-register configuration ``settings`` and its trained ``run``;
-    panel (c) shows the lowest seed that met the strictest criterion."""
+def fig5(settings: dict, run: Run) -> tuple[Figure, dict]:
+    """Fig. 5 from the shift-register configuration ``settings`` and its trained ``run``,
+    and the numbers its caption quotes; panel (c) shows the lowest seed that met the
+    strictest criterion."""
     net = task_module(settings["task"]).cases(settings)[0]
     fig = plt.figure(figsize=(WIDTH, 4.9))
     spec = fig.add_gridspec(
@@ -166,7 +167,7 @@ def fig5(settings: dict, run: Run) -> Figure:
     draw_recurrent(fig.add_subplot(spec[0]), net)
     draw_unrolled(fig.add_subplot(spec[1]), net)
     draw_states(fig, spec[2], settings, run, strictest(settings))
-    return fig
+    return fig, fig5_facts(settings, run)
 
 
 def fig5_facts(settings: dict, run: Run) -> dict:
@@ -181,8 +182,3 @@ def fig5_facts(settings: dict, run: Run) -> dict:
         "steps": int(settings["steps"]), "seed": int(run.seeds[s]),
         "example": f"seed {run.seeds[s]}'s units at every step for every starting pattern",
     }  # fmt: skip
-
-
-def save_fig5(path, settings: dict, run: Run) -> None:
-    """Fig. 5 as PNG at the report's width, its full-resolution SVG and facts JSON beside it."""
-    save(fig5(settings, run), fig5_facts(settings, run), path)

@@ -7,14 +7,10 @@ from backprop86.io import job_log
 with job_log(snakemake.log[0]):
     from backprop86 import figures as F
     from backprop86.experiments import load_run
-    from backprop86.figures_iterative import fig5, fig5_facts
+    from backprop86.figures_iterative import fig5
 
     inp, p = snakemake.input, snakemake.params
     sym, ft = p.symmetry, p.family_trees
-
-    def fig5_and_facts(run_dir):
-        run = load_run(run_dir)
-        return fig5(p.shift_register, run), fig5_facts(p.shift_register, run)
 
     draw = {
         "fig1": lambda: F.fig1(load_run(inp.fig1), sym["criterion"], sym["seed_rule"]),
@@ -24,7 +20,7 @@ with job_log(snakemake.log[0]):
         "learning_curves": lambda: F.learning_curves(
             {tuple(pair): load_run(d) for pair, d in zip(p.pairs, inp.learning_curves)},
             dict(p.paper_sweeps), dict(p.paper)),
-        "fig5": lambda: fig5_and_facts(inp.fig5),
+        "fig5": lambda: fig5(p.shift_register, load_run(inp.fig5)),
     }  # fmt: skip
     for name in p.names:
         F.save(*draw[name](), snakemake.output[f"{name}_png"])
