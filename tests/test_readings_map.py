@@ -115,6 +115,16 @@ def test_workflow_makes_the_map(tmp_path):
     assert not any((root / "results").rglob("runs/*/*/all_seeds")), "the map trains its own cells only"
     r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
     assert r.returncode == 0 and "Nothing to be done" in r.stderr, r.stderr[-2000:]
+    from mlflow import MlflowClient
+
+    lost = marker["run_ids"][next(iter(marker["run_ids"]))]  # a cell's run deleted (e.g. in the UI)
+    MlflowClient(f"sqlite:///{root / 'mlflow.db'}").delete_run(lost)
+    r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
+    assert r.returncode == 0 and "results/tracking/readings_map.json is stale" in r.stderr, r.stderr[-3000:]
+    ran = r.stderr.split("Job stats:", 1)[1].split("total", 1)[0]
+    assert "log_readings_map" in ran and "train_map_cell" not in ran, ran  # logged again, not retrained
+    relogged = json.loads((root / "results/tracking/readings_map.json").read_text())["run_ids"]
+    assert lost not in relogged.values() and len(relogged) == 2
     r = snakemake(root, "--cores", "2")  # the whole run: the map's figure, claims row and report section
     assert r.returncode == 0, r.stderr[-3000:]
     page = (root / "reports/backprop86.html").read_text()
@@ -218,3 +228,30 @@ def test_each_cell_logs_one_mlflow_run_with_its_row_and_seeds(tmp_path):
     assert len(live) == 1, "the old map's parent was replaced, not kept beside the new one"
     cells_live = client.search_runs([marker["experiment_id"]], "tags.`backprop86.role` = 'readings_map_cell'")
     assert len(cells_live) == 4, "and its cells with it"
+    marker = json.loads((tmp_path / "marker.json").read_text())
+    lost = marker["run_ids"][next(iter(grid))]
+    client.delete_run(lost)  # a cell deleted in the UI: it alone is logged again, under the same parent
+    assert log_readings_map(*files, tmp_path / "marker.json", uri=uri) == {
+        "created": 1,
+        "kept": 3,
+        "replaced": 0,
+    }
+    again = json.loads((tmp_path / "marker.json").read_text())
+    assert again["parent_run_id"] == marker["parent_run_id"] and sorted(again["run_ids"]) == sorted(grid)
+    assert again["run_ids"][next(iter(grid))] != lost
+    assert (
+        client.get_run(again["run_ids"][next(iter(grid))]).data.tags["mlflow.parentRunId"]
+        == marker["parent_run_id"]
+    )
+    # a logger cut short leaves an unfinished map (RUNNING): it goes, the finished one stays
+    cut = client.create_run(marker["experiment_id"], tags={"backprop86.role": "readings_map"}).info.run_id
+    client.create_run(
+        marker["experiment_id"], tags={"backprop86.role": "readings_map_cell", "mlflow.parentRunId": cut}
+    )
+    assert log_readings_map(*files, tmp_path / "marker.json", uri=uri) == {
+        "created": 0,
+        "kept": 4,
+        "replaced": 1,
+    }
+    live = client.search_runs([marker["experiment_id"]], "")
+    assert sorted(r.info.status for r in live) == ["FINISHED"] * 5

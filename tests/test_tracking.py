@@ -107,6 +107,15 @@ def test_lost_store_is_logged_again_and_only_what_is_missing(tiny_done, tmp_path
     assert "symmetry/paper: {'created': 1, 'kept': 5" in (root / "logs/mlflow/symmetry.log").read_text()
     assert_each_run_once(mlflow_runs(root))
 
+    # a marker lost from its experiment's folder: the folder is logged again, and the store already has it all
+    (root / "results/tracking/symmetry/paper.json").unlink()
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "results/tracking/symmetry/paper.json is missing" in r.stderr
+    assert jobs(r.stderr)["log_mlflow"] == 1
+    assert "symmetry/paper: {'created': 0" in (root / "logs/mlflow/symmetry.log").read_text()
+    assert_each_run_once(mlflow_runs(root))
+
     # the whole store gone: everything is logged again, once
     for p in [*root.glob("mlflow.db*"), root / "mlruns"]:
         shutil.rmtree(p) if p.is_dir() else p.unlink()

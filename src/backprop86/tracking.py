@@ -890,8 +890,9 @@ def log_readings_map(
     """Log the readings map (``readings_map.csv`` and its per-seed table) to the
     experiment ``backprop86-readings_map``: a parent run holding both tables and
     the heatmap, and a child run per cell with the cell's settings as params, its
-    row as metrics and its seeds' rows as a CSV artifact. A cell whose row and
-    seeds are already logged is kept; one logged with other results is replaced.
+    row as metrics and its seeds' rows as a CSV artifact. A map already logged
+    with these tables is kept, and any of its cells deleted from the store is
+    logged again; a map logged with other results, or cut short, is replaced.
     Writes ``marker`` (the store, the run ids) last; returns counts."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -904,50 +905,58 @@ def log_readings_map(
     counts = {"created": 0, "kept": 0, "replaced": 0}
     with tracker.writing():  # find-or-create as one locked step
         digest = hashlib.sha256(Path(table).read_bytes() + Path(seeds).read_bytes()).hexdigest()[:16]
-        parents = tracker.runs(
-            exp_id, f"tags.`{TAG}role` = 'readings_map' and attributes.status = 'FINISHED'"
-        )
-        parent = next((r for r in parents if r.data.tags.get(f"{TAG}result_hash") == digest), None)
-        if parent is not None:
-            parent_id = parent.info.run_id
-            children = tracker.runs(exp_id, f"tags.`mlflow.parentRunId` = '{parent_id}'")
-            ids = {r.data.tags[f"{TAG}cell"]: r.info.run_id for r in children}
-            counts["kept"] = len(ids)
-        else:
-            for old in parents:  # a map logged with other results: it and its cells go
+        parents = tracker.runs(exp_id, f"tags.`{TAG}role` = 'readings_map'")
+        parent = next((r for r in parents if r.data.tags.get(f"{TAG}result_hash") == digest
+                       and r.info.status == "FINISHED"), None)  # fmt: skip
+        for old in parents:  # a map logged with other results, or cut short: it and its cells go
+            if old is not parent:
                 for child in tracker.runs(exp_id, f"tags.`mlflow.parentRunId` = '{old.info.run_id}'"):
                     tracker.client.delete_run(child.info.run_id)
                 tracker.client.delete_run(old.info.run_id)
                 counts["replaced"] += 1
+        ids = {}
+        if parent is not None:  # its cells still in the store are kept; one deleted is logged again
+            parent_id = parent.info.run_id
+            for child in tracker.runs(exp_id, f"tags.`mlflow.parentRunId` = '{parent_id}'"):
+                cell = child.data.tags.get(f"{TAG}cell")
+                if child.info.status == "FINISHED" and cell in cells and cell not in ids:
+                    ids[cell] = child.info.run_id
+                else:  # a cell cut short while being logged again
+                    tracker.client.delete_run(child.info.run_id)
+            counts["kept"] = len(ids)
+        else:
             parent_id = tracker.client.create_run(exp_id, start_time=now, run_name="readings map", tags={
                 **tags, f"{TAG}role": "readings_map", f"{TAG}result_hash": digest,
                 "mlflow.note.content": f"The readings map: {len(cells)} cells around the printed family-tree recipe, "
                                        "each trained over the same seeds with everything else as printed.",
             }).info.run_id  # fmt: skip
-            ids = {}
-            for name, (_, row) in zip(cells, rows.iterrows()):
-                axes = {k: v for k, v in row.items() if k in per_seed.columns and k not in ("seed", "cell")}
-                child = tracker.client.create_run(exp_id, start_time=now, run_name=f"cell {name}", tags={
-                    **tags, "mlflow.parentRunId": parent_id, f"{TAG}role": "readings_map_cell", f"{TAG}cell": name,
-                }).info.run_id  # fmt: skip
-                values = {k: float(v) for k, v in row.items() if k not in axes and pd.notna(v)}
-                tracker.client.log_batch(
-                    child, metrics=[Metric(k, v, now, 0) for k, v in values.items()],
-                    params=[Param(k, str(v)) for k, v in axes.items()],
-                )  # fmt: skip
-                with tempfile.TemporaryDirectory() as tmp:
-                    mine = per_seed[per_seed.cell == name]
-                    (Path(tmp) / f"seeds_{name}.csv").write_text(mine.to_csv(index=False))
-                    tracker.client.log_artifacts(child, tmp)
-                tracker.client.set_terminated(child, "FINISHED")
-                ids[name] = child
-                counts["created"] += 1
+        for name, (_, row) in zip(cells, rows.iterrows()):
+            if name in ids:
+                continue
+            axes = {k: v for k, v in row.items() if k in per_seed.columns and k not in ("seed", "cell")}
+            child = tracker.client.create_run(exp_id, start_time=now, run_name=f"cell {name}", tags={
+                **tags, "mlflow.parentRunId": parent_id, f"{TAG}role": "readings_map_cell", f"{TAG}cell": name,
+            }).info.run_id  # fmt: skip
+            values = {k: float(v) for k, v in row.items() if k not in axes and pd.notna(v)}
+            tracker.client.log_batch(
+                child, metrics=[Metric(k, v, now, 0) for k, v in values.items()],
+                params=[Param(k, str(v)) for k, v in axes.items()],
+            )  # fmt: skip
+            with tempfile.TemporaryDirectory() as tmp:
+                mine = per_seed[per_seed.cell == name]
+                (Path(tmp) / f"seeds_{name}.csv").write_text(mine.to_csv(index=False))
+                tracker.client.log_artifacts(child, tmp)
+            tracker.client.set_terminated(child, "FINISHED")
+            ids[name] = child
+            counts["created"] += 1
+        if parent is None:
             with tempfile.TemporaryDirectory() as tmp:
                 for f in [table, seeds, *figures]:
                     (Path(tmp) / Path(f).name).write_bytes(Path(f).read_bytes())
                 tracker.client.log_artifacts(parent_id, tmp)
             tracker.client.log_batch(parent_id, tags=[RunTag(f"{TAG}cells", str(len(ids)))])
             tracker.client.set_terminated(parent_id, "FINISHED")
+    ids = {name: ids[name] for name in cells}  # in the table's order
     io.save_json(marker, {"store": store_name(tracker.uri), "experiment_id": exp_id, "parent_run_id": parent_id,
                           "run_ids": ids})  # fmt: skip
     return counts

@@ -1,5 +1,7 @@
 # The config, and the helpers that turn it into targets. The science lives in
 # the backprop86 package; this only wires stages together.
+import os
+import shutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,7 @@ from backprop86.config import (
 )
 from backprop86.cli import check_report_names
 from backprop86.tasks import TASKS
+from backprop86.tracking import TrackingError, stale_markers
 
 DEFAULT_CONFIG = "config/config.yaml"
 
@@ -157,6 +160,28 @@ def tracking_markers():
 def tracking_dirs():
     """The logging jobs' outputs: one folder of markers per experiment."""
     return [f"results/tracking/{e}" for e in config["experiments"]]
+
+
+def drop_stale_logging(outputs):
+    """Before planning, drop each logging output whose runs the store no longer
+    holds, so that its job logs them again. ``outputs`` maps each marker to the
+    output it belongs to: the marker itself, or the folder of markers it is one of
+    (a folder that lacks one of its markers is dropped too)."""
+    drop = {}
+    try:
+        for marker, why in stale_markers(outputs).items():
+            drop[str(marker)] = f"is stale ({why})"
+    except TrackingError as error:
+        print(f"MLflow: cannot check the logged runs: {error}", file=sys.stderr)
+    for marker, output in outputs.items():
+        if output != marker and os.path.isdir(output) and not os.path.isfile(marker):
+            drop[marker] = "is missing"
+    for marker, why in drop.items():
+        print(f"MLflow: {marker} {why}; logging it again", file=sys.stderr)
+        if outputs[marker] == marker:
+            os.remove(marker)
+        else:
+            shutil.rmtree(outputs[marker], ignore_errors=True)
 
 
 def config_section(experiment, configuration):

@@ -16,14 +16,7 @@ MAP_TARGETS = (
 
 # As for the configurations' markers: logged only while the store holds the runs.
 if workflow.is_main_process and MAP_CELLS:
-    try:
-        for marker, why in stale_markers([MAP_MARKER]).items():
-            print(
-                f"MLflow: {marker} is stale ({why}); logging it again", file=sys.stderr
-            )
-            os.remove(marker)
-    except TrackingError as error:
-        print(f"MLflow: cannot check the logged runs: {error}", file=sys.stderr)
+    drop_stale_logging({MAP_MARKER: MAP_MARKER})
 
 
 localrules:

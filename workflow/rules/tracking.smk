@@ -7,24 +7,11 @@
 # Writers hold the mlflow_writer resource (1 in the default profile: SQLite
 # takes one writer at a time) so that waiting writers do not fill job slots.
 import os
-import shutil
-import sys
 
-from backprop86.tracking import TrackingError, curve_points, stale_markers
+from backprop86.tracking import curve_points
 
 if workflow.is_main_process:
-    relog = {}
-    try:
-        for marker, why in stale_markers(tracking_markers()).items():
-            relog[marker] = f"is stale ({why})"
-    except TrackingError as error:
-        print(f"MLflow: cannot check the logged runs: {error}", file=sys.stderr)
-    for marker in tracking_markers():
-        if os.path.isdir(os.path.dirname(marker)) and not os.path.isfile(marker):
-            relog[marker] = "is missing"
-    for marker, why in relog.items():
-        print(f"MLflow: {marker} {why}; logging it again", file=sys.stderr)
-        shutil.rmtree(os.path.dirname(marker), ignore_errors=True)
+    drop_stale_logging({m: os.path.dirname(m) for m in tracking_markers()})
 
 
 rule log_mlflow:
