@@ -247,6 +247,40 @@ def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
     assert_readable(fig)
 
 
+def test_learning_curve_titles_fit_the_shipped_configurations(runs):
+    """With the shipped config's configurations (five family-tree panels, the
+    longest names, two trained on the edge reading), no panel's title runs off
+    the figure or into another text."""
+    from conftest import ROOT
+
+    from backprop86.config import configurations, load
+
+    sym, ft_edge = runs
+    config = load(ROOT / "config" / "config.yaml")
+    curves = {}
+    for e, run in (("symmetry", sym), ("family_trees", ft_edge)):
+        for c in configurations(config, e):
+            curves[(e, c)] = run
+    assert max(len(c) for _, c in curves) > 30 and len(configurations(config, "family_trees")) >= 5
+    fig, _ = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
+                               {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    wanted = {ax.get_title(loc="left") for ax in fig.axes if ax.get_visible() and ax.axison}
+    titles = [t for t in texts if t.get_text() in wanted]
+    assert len(titles) == len(curves)
+    boxes = {id(t): t.get_window_extent(renderer) for t in texts}
+    for title in titles:
+        box = boxes[id(title)]
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1, (
+            f"{title.get_text()!r} leaves the figure"
+        )
+        for t in texts:
+            if t is not title:
+                assert not box.overlaps(boxes[id(t)]), f"{title.get_text()!r} runs into {t.get_text()!r}"
+
+
 def test_fig5_is_drawn_for_the_page(tmp_path):
     from backprop86.figures_iterative import fig5
 

@@ -542,6 +542,20 @@ def error_measure(settings: dict) -> str:
     return "from_target"
 
 
+def wrap_name(name: str, width: int = 20) -> str:
+    """A configuration name broken after underscores into lines of at most ``width``
+    characters (a longer part stays whole), so that it fits over a small panel."""
+    lines = [""]
+    for part in name.split("_"):
+        piece = part if not lines[-1] else "_" + part
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines[-1] += "_"
+            lines.append(part)
+        else:
+            lines[-1] += piece
+    return "\n".join(lines)
+
+
 def learning_curves(
     runs: dict[tuple[str, str], Run], paper_sweeps: dict[str, int], paper: dict[str, str] | None = None
 ) -> tuple[Figure, dict]:
@@ -583,15 +597,10 @@ def learning_curves(
             ax.set_yscale("log")
             ax.set_ylim(max(lo, 1e-4) / 1.5, hi * 1.5)
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
-            title = ("\u2605 " if is_paper else "") + c + (": the published settings" if is_paper else "")
+            title = ("\u2605 " if is_paper else "") + wrap_name(c) + ("\nthe published settings" if is_paper else "")
             if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
-                title += "\ntrained on E from the margin's edge;\ndrawn: E from the target"
-            ax.set_title(
-                title,
-                color=colour if is_paper else "black",
-                fontsize=9 if measure != "from_edge" else 8,
-                pad=4,
-            )
+                title += "\ntrained on E from the\nmargin's edge; drawn:\nE from the target"
+            ax.set_title(title, color=colour if is_paper else "black", fontsize=9, pad=4, linespacing=1.15)
             ax.set_xlabel("sweeps", labelpad=1)
             if k == 0:
                 ax.set_ylabel(f"{e}\nE (median, quartiles)")
