@@ -98,23 +98,21 @@ def test_lost_store_is_logged_again_and_only_what_is_missing(tiny_done, tmp_path
     # one seed's run deleted (e.g. in the UI): only that run is logged again
     from mlflow import MlflowClient
 
+    def logged_again(why: str, counts: str) -> None:
+        """The next run logs symmetry/paper again, saying ``why``, with ``counts`` in its log."""
+        r = snakemake(root, "--cores", "2")
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert f"results/tracking/symmetry/paper.json {why}" in r.stderr
+        assert jobs(r.stderr)["log_mlflow"] == 1
+        assert f"symmetry/paper: {{{counts}" in (root / "logs/mlflow/symmetry.log").read_text()
+        assert_each_run_once(mlflow_runs(root))
+
     marker = json.loads((root / "results/tracking/symmetry/paper.json").read_text())
     MlflowClient(f"sqlite:///{root / 'mlflow.db'}").delete_run(marker["run_ids"]["3"])
-    r = snakemake(root, "--cores", "2")
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "results/tracking/symmetry/paper.json is stale" in r.stderr
-    assert jobs(r.stderr)["log_mlflow"] == 1
-    assert "symmetry/paper: {'created': 1, 'kept': 5" in (root / "logs/mlflow/symmetry.log").read_text()
-    assert_each_run_once(mlflow_runs(root))
-
+    logged_again("is stale", "'created': 1, 'kept': 5")
     # a marker lost from its experiment's folder: the folder is logged again, and the store already has it all
     (root / "results/tracking/symmetry/paper.json").unlink()
-    r = snakemake(root, "--cores", "2")
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "results/tracking/symmetry/paper.json is missing" in r.stderr
-    assert jobs(r.stderr)["log_mlflow"] == 1
-    assert "symmetry/paper: {'created': 0" in (root / "logs/mlflow/symmetry.log").read_text()
-    assert_each_run_once(mlflow_runs(root))
+    logged_again("is missing", "'created': 0")
 
     # the whole store gone: everything is logged again, once
     for p in [*root.glob("mlflow.db*"), root / "mlruns"]:
