@@ -245,14 +245,19 @@ def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768
 
 
 def check_in_browser(page: Path, screenshot: Path, figures: int) -> dict:
-    """At 1366x768: every figure loaded and shown at no less than 80% of its drawn
-    width; a click on one opens its full-resolution version; a full-page screenshot."""
-    m = measure(page)
-    assert m["viewport"][0] == 1366 and m["viewport"][1] <= 768  # a 1366x768 window, less its frame
-    assert len(m["figures"]) == figures
-    for f in m["figures"]:
-        assert f["loaded"], f"{f['alt']} did not load"
-        assert f["shown"] >= 0.8 * f["natural"], f"{f['alt']} shown at {f['shown']} of its {f['natural']} px"
+    """At 1366x768 and at 1920x1080: every figure loaded and shown at no less than
+    80% of its drawn width, and within the window; at 1366x768 a click on one opens
+    its full-resolution version, and a full-page screenshot."""
+    for width, height in ((1920, 1080), (1366, 768)):
+        m = measure(page, width=width, height=height)
+        assert m["viewport"][0] == width and m["viewport"][1] <= height  # the window, less its frame
+        assert len(m["figures"]) == figures
+        for f in m["figures"]:
+            assert f["loaded"], f"{f['alt']} did not load"
+            assert f["shown"] >= 0.8 * f["natural"], (
+                f"{f['alt']} shown at {f['shown']} of its {f['natural']} px"
+            )
+            assert f["shown"] <= width, f"{f['alt']} is wider than the {width} px window"
     assert all(f["shown"] == 0 for f in m["full"])  # the full-resolution versions wait for a click
     first = m["full"][0]["id"]
     opened = {f["id"]: f for f in measure(page, "#" + first)["full"]}
