@@ -4,17 +4,11 @@
 # table as a page of its own.
 from backprop86.tracking import experiment_name
 
-ITERATIVE_TASKS_ = ("shift_register", "sequence_completion")
-HAS_ITERATIVE = any(
-    x["task"] in ITERATIVE_TASKS_ for x in config["experiments"].values()
-)
 REPORT_FIGURES = {n: f"results/figures/{n}.png" for n in FIGURE_RUNS}
 REPORT_TABLES = {
     "claims": "results/tables/claims.csv",
     **(
-        {"claims_iterative": "results/tables/claims_iterative.csv"}
-        if HAS_ITERATIVE
-        else {}
+        {"claims_iterative": "results/tables/claims_iterative.csv"} if ITERATIVE else {}
     ),
     "configurations": "results/tables/configurations.csv",
 }
@@ -57,7 +51,7 @@ rule claims:
 rule report:
     input:
         claims=["results/tables/claims.csv"]
-        + (["results/tables/claims_iterative.csv"] if HAS_ITERATIVE else []),
+        + (["results/tables/claims_iterative.csv"] if ITERATIVE else []),
         figures=list(REPORT_FIGURES.values()),
         full=[f"results/figures/{n}.svg" for n in FIGURE_RUNS],
         facts=[f"results/figures/{n}.json" for n in FIGURE_RUNS],
