@@ -597,7 +597,11 @@ def learning_curves(
             ax.set_yscale("log")
             ax.set_ylim(max(lo, 1e-4) / 1.5, hi * 1.5)
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
-            title = ("\u2605 " if is_paper else "") + wrap_name(c) + ("\nthe published settings" if is_paper else "")
+            title = (
+                ("\u2605 " if is_paper else "")
+                + wrap_name(c)
+                + ("\nthe published settings" if is_paper else "")
+            )
             if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
                 title += "\ntrained on E from the\nmargin's edge; drawn:\nE from the target"
             ax.set_title(title, color=colour if is_paper else "black", fontsize=9, pad=4, linespacing=1.15)
