@@ -166,8 +166,16 @@ def test_heatmap_is_drawn_from_the_table():
     table = pd.DataFrame([{**c, "seeds": 20, "learned_by_1500": rng.uniform(), "final_error_median": 40.0,
                            "heldout_mean": rng.uniform(0, 4), "heldout_at_least_3": 0.1} for c in grid.values()])  # fmt: skip
     printed = grid[printed_cell(CONFIG)]
-    fig, facts = readings_map_figure(table, printed)
+    share = {"reproduced": 0.75, "partly": 0.25}
+    fig, facts = readings_map_figure(table, printed, 4, share)
     layout = facts["layout"]
+    assert facts["learning_cells"] == int((table.learned_by_1500 >= 0.75).sum())
+    assert any("of 4)" in ax.get_title(loc="left") for ax in fig.axes)
+    # the held-out count and the share a cell must reach are the config's, not the figure's
+    _, other = readings_map_figure(table, printed, 7, {**share, "reproduced": 0.5})
+    assert (
+        other["learning_cells"] == int((table.learned_by_1500 >= 0.5).sum()) and other["heldout_total"] == 7
+    )
     assert len(layout["rows"]) * len(layout["cols"]) == 16
     shown = {k: np.array(v) for k, v in layout["values"].items()}
     assert sorted(shown["learned_by_1500"].ravel()) == sorted(table.learned_by_1500)

@@ -110,7 +110,8 @@ def figure_files(tmp_path_factory):
     grid = cells(CONFIG)
     table = pd.DataFrame([{**c, "seeds": 2, "learned_by_1500": 0.1 * k, "final_error_median": 40.0,
                            "heldout_mean": 0.2 * k, "heldout_at_least_3": 0.0} for k, c in enumerate(grid.values())])  # fmt: skip
-    F.save(*F.readings_map_figure(table, grid[printed_cell(CONFIG)]), out / "readings_map.png")
+    share = report_settings(CONFIG)["verdicts"]["share"]
+    F.save(*F.readings_map_figure(table, grid[printed_cell(CONFIG)], 4, share), out / "readings_map.png")
     return {name: out / f"{name}.png" for name in FIGURES}
 
 

@@ -653,11 +653,13 @@ def readings_map_layout(table: pd.DataFrame, printed: dict | None) -> dict:
 
 
 def readings_map_figure(
-    table: pd.DataFrame, printed: dict | None, heldout_total: int = 4
+    table: pd.DataFrame, printed: dict | None, heldout_total: int, share: dict
 ) -> tuple[Figure, dict]:
     """Two heatmaps of the readings map, drawn from its table: the share of seeds
-    that learned within the budget, and the mean held-out questions right; the
-    printed recipe's cell outlined."""
+    that learned within the budget, and the mean held-out questions right (of
+    ``heldout_total`` per seed); the printed recipe's cell outlined. A cell learns
+    if its share reaches the verdict rule's ``share["reproduced"]`` (the config's
+    ``report.verdicts.share``), as in the claims table."""
     layout = readings_map_layout(table, printed)
     n_rows, n_cols = len(layout["rows"]), len(layout["cols"])
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.0 + 0.62 * n_rows + 0.5),
@@ -682,8 +684,9 @@ def readings_map_figure(
                  "outlined, the recipe as printed", x=0.01, ha="left", fontsize=10)  # fmt: skip
     learned = layout["learned"]
     facts = {"cells": len(table), "seeds": int(table.seeds.iloc[0]), "learned_column": learned,
-             "learning_cells": int((table[learned] >= 0.75).sum()), "best_share": float(table[learned].max()),
-             "best_heldout_mean": float(table.heldout_mean.max()), "layout": layout}  # fmt: skip
+             "learning_cells": int((table[learned] >= share["reproduced"]).sum()), "best_share": float(table[learned].max()),
+             "best_heldout_mean": float(table.heldout_mean.max()), "heldout_total": heldout_total,
+             "share_rule": dict(share), "layout": layout}  # fmt: skip
     if printed is not None:
         p = table.loc[(table[list(printed)] == pd.Series(printed)).all(axis=1)].iloc[0]
         facts["printed"] = {**printed, "share": float(p[learned]), "heldout_mean": float(p.heldout_mean),

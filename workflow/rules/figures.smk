@@ -3,7 +3,7 @@
 # figure is a PNG at the report's width, a full-resolution SVG and a facts JSON
 # (the numbers its caption quotes).
 from backprop86.claims import ReportConfigError, report_settings
-from backprop86.config import resolve
+from backprop86.config import held_out_count, resolve
 
 try:
     REPORT = report_settings(config)
@@ -150,6 +150,12 @@ rule readings_map:
         "logs/figures/readings_map.log",
     conda:
         "../envs/backprop86.yaml"
+    params:
+        # every cell holds out the same questions: the grid varies none of those settings
+        heldout_total=lambda w: held_out_count(
+            cell_settings(config, next(iter(MAP_CELLS.values())))
+        ),
+        share=REPORT["verdicts"]["share"],
     script:
         "../scripts/readings_map.py"
 

@@ -8,5 +8,6 @@ with job_log(snakemake.log[0]):
 
     name = printed_cell(snakemake.config)
     printed = cells(snakemake.config)[name] if name is not None else None
-    fig, facts = readings_map_figure(pd.read_csv(snakemake.input[0]), printed)
+    p = snakemake.params
+    fig, facts = readings_map_figure(pd.read_csv(snakemake.input[0]), printed, p.heldout_total, p.share)
     save(fig, facts, snakemake.output.png)
