@@ -5,6 +5,7 @@ under it, groups the claims by claim, reads well in a headless browser at
 
 import base64
 import copy
+import html
 import json
 import os
 import re
@@ -46,6 +47,26 @@ MEASURE = """<script>window.addEventListener("load", () => {
     full: [...document.querySelectorAll(".full")].map(d => ({id: d.id, shown: box(d).width,
       img: d.querySelector("img").clientWidth, drawn: d.querySelector("img").naturalWidth})),
   });
+  document.body.appendChild(out);
+});</script>"""
+
+# Run in Snakemake's report once it has loaded: open each category from the
+# results menu, as a reader clicks it, and write down what the app then shows.
+CATEGORIES = """<script>window.addEventListener("load", async () => {
+  const names = %s, shown = {};
+  const sleep = ms => new Promise(done => setTimeout(done, ms));
+  const link = text => [...document.querySelectorAll("#app a")].find(a => a.textContent.trim() === text);
+  await sleep(1000);
+  for (const name of names) {
+    const home = link("Results");
+    if (home) { home.click(); await sleep(300); }
+    const a = link(name);
+    if (a) { try { a.click(); } catch (e) {} await sleep(500); }
+    shown[name] = a ? document.querySelector("#app").innerText : null;
+  }
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify(shown);
   document.body.appendChild(out);
 });</script>"""
 
@@ -245,6 +266,19 @@ def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
+def open_categories(report: Path, names: list[str]) -> dict[str, str | None]:
+    """What Snakemake's report shows in headless Chromium after a click on each
+    category of its results menu (None: the category's link was not there)."""
+    probe = Path(tempfile.mkdtemp()) / report.name
+    head, _, tail = report.read_text().rpartition("</body>")  # the last: the page's scripts hold others
+    probe.write_text(head + CATEGORIES % json.dumps(names) + "</body>" + tail)
+    r = chromium(probe.as_uri(), "--window-size=1366,900", "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    found = re.search(r'<pre id="measured">(.*?)</pre>', r.stdout, re.S)
+    assert found, "the report's load handler did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
 def check_in_browser(page: Path, screenshot: Path, figures: int) -> dict:
     """At 1366x768 and at 1920x1080: every figure loaded and shown at no less than
     80% of its drawn width, and within the window; at 1366x768 a click on one opens
@@ -317,8 +351,14 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
         assert f'"{name}.png"' in report, f"{name} is not in Snakemake's report"
     for table in ("claims", "claims_iterative", "configurations"):
         assert f'"{table}.html"' in report, f"{table} is not in Snakemake's report"
-    for category in ("The paper's figures", "The claims", "The tables"):
-        assert category in report
+    categories = ["The paper's figures", "The claims", "The tables", "The report"]
+    shown = open_categories(project / "report.html", categories)
+    assert all(shown[c] is not None for c in categories), shown  # each in the menu, and the menu still there
+    for category, entries in (("The paper's figures", ["Fig. 1:", "Fig. 5:", "learning curves:"]),
+                              ("The claims", ["claims.csv:", "claims_iterative.csv:"]),
+                              ("The tables", ["configurations.csv:"]), ("The report", ["backprop86.html:"])):  # fmt: skip
+        for entry in entries:  # a click on the category lists its entries (two entries once blanked the app)
+            assert entry in shown[category], (category, entry, shown[category][:500])
     assert "This run reproduces" in report  # the workflow description
     fig2 = json.loads((project / "results" / "figures" / "fig2.json").read_text())
     assert f"{fig2['triples']} facts" in report  # captions quote measured numbers
