@@ -137,6 +137,31 @@ def test_claims_table_on_a_small_training():
     assert row.verdict == "not reproduced" and "0/3 seeds" in row.measured
 
 
+def test_family_tree_rows_quote_e_from_the_target_and_name_the_edge_e():
+    """Every family-tree row's final E is eq. 3's (from the target), so that rows
+    compare; a configuration trained on E from the margin's edge names that E too."""
+    from backprop86.config import resolve
+
+    config = copy.deepcopy(TINY)
+    config["experiments"]["family_trees"]["variants"] = {"edge": {"margin_error": "from_edge"}}
+    runs = {(e, c): train_seeds(resolve(config, e, c), range(2))
+            for e, c in [("symmetry", "paper"), ("symmetry", "hidden_3"), ("family_trees", "paper"),
+                         ("family_trees", "edge")]}  # fmt: skip
+    rows = claims_table(config, runs).set_index("id")
+    edge, paper = runs[("family_trees", "edge")], runs[("family_trees", "paper")]
+    assert edge.trained_on() == "from_edge" and paper.trained_on() == "from_target"
+    measured = rows.loc["family_trees_learned_edge", "measured"]
+    target, trained = np.median(edge.final_error_from_target()), np.median(edge.summary().final_error)
+    assert abs(target - trained) > 0.01, "the two E differ, or this test shows nothing"
+    assert f"final E from the target median {target:.2f}" in measured
+    assert f"from the margin's edge: median {trained:.2f}" in measured
+    assert "margin's edge" not in rows.loc["family_trees_learned_paper", "measured"]
+    from backprop86.summarise import configuration_row
+
+    row = configuration_row("family_trees", "edge", edge)
+    assert row["trained_on"] == "from_edge" and row["median_final_error_from_target"] == pytest.approx(target)
+
+
 def test_ratio_is_judged_in_any_order_and_opposite_units_are_measured():
     """A net whose pairs grow inward (4:2:1 outward) is 1:2:4 as the text states it;
     the outward order is observed, not judged. Its hidden units are exact opposites."""

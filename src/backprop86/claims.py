@@ -347,6 +347,15 @@ def spread_text(x, fmt: str = ".2f") -> str:
     return f"median {q50:{fmt}} (quartiles {q25:{fmt}}-{q75:{fmt}}, n={len(x)})"
 
 
+def final_error_text(run: Run) -> str:
+    """The seeds' final E measured from the target (eq. 3, as every configuration
+    is compared); where they trained on E from the margin's edge, that E beside it, named."""
+    text = "from the target " + spread_text(run.final_error_from_target())
+    if run.trained_on() == "from_edge":
+        text += f" (the E it trains on, from the margin's edge: {spread_text(run.summary().final_error)})"
+    return text
+
+
 def settings_diff(config: dict, experiment: str, configuration: str) -> str:
     """What a configuration changes from the paper's settings, e.g. ``init_range 1.0``."""
     base, mine = resolve(config, experiment), resolve(config, experiment, configuration)
@@ -630,7 +639,7 @@ def _family_tree_claims(config: dict, rs: dict, runs: dict, share_rule: str) -> 
         add(f"family_trees_learned_{c}",
             f"the net learns all training questions in {limit:,} sweeps (every output on the right side of 0.5), with {role}",
             f"learned in {limit:,} sweeps (two runs)",
-            f"{c}: learned within {limit:,} sweeps in {rate_text(k_in, len(first))}; final E {spread_text(r.summary().final_error)}{tail}",
+            f"{c}: learned within {limit:,} sweeps in {rate_text(k_in, len(first))}; final E {final_error_text(r)}{tail}",
             rate_verdict(k_in, len(first), v["share"]), share_rule, claim_id="family_trees_learned", reading=reading)  # fmt: skip
         s = r.summary()
         total = int(s.heldout_total.max()) if len(s) else 0

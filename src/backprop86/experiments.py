@@ -73,6 +73,13 @@ class Run:
         """Each seed's E from the target after its last weight change."""
         return self.error_from_target()[np.arange(len(self.seeds)), self.result.sweeps_run]
 
+    def trained_on(self) -> str:
+        """Which E the seeds trained on: ``from_target`` (eq. 3 as published) or
+        ``from_edge`` (outputs inside the margin measured from its edge; a
+        different number from E from the target, which the run also records)."""
+        s = self.settings
+        return "from_edge" if s["margin"] > 0 and s["margin_error"] == "from_edge" else "from_target"
+
     def write(self, out: Path) -> None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

@@ -535,13 +535,6 @@ def curve_quantiles(run: Run, every: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"sweep": sweeps, "q25": q[0], "median": q[1], "q75": q[2]})
 
 
-def error_measure(settings: dict) -> str:
-    """Which E a configuration's curve holds: ``from_target`` (eq. 3 as published) or ``from_edge``."""
-    if settings.get("margin", 0.0) > 0 and settings.get("margin_error", "from_target") == "from_edge":
-        return "from_edge"
-    return "from_target"
-
-
 def wrap_name(name: str, width: int = 20) -> str:
     """A configuration name broken after underscores into lines of at most ``width``
     characters (a longer part stays whole), so that it fits over a small panel."""
@@ -588,7 +581,7 @@ def learning_curves(
             colour = PAPER if is_paper else POSITIVE
             ax.fill_between(q.sweep, q.q25, q.q75, color=colour, alpha=0.25, lw=0)
             ax.plot(q.sweep, q["median"], color=colour, lw=1.6)
-            measure = error_measure(r.settings)
+            measure = r.trained_on()
             tq = np.quantile(r.final_error_from_target(), [0.25, 0.5, 0.75])
             if e in paper_sweeps:
                 ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
