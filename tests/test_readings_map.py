@@ -129,6 +129,10 @@ def test_workflow_makes_the_map(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     page = (root / "reports/backprop86.html").read_text()
     assert 'id="readings_map"' in page and "The readings map." in page
+    parent = json.loads((root / "results/tracking/readings_map.json").read_text())["parent_run_id"]
+    logged = json.loads((root / "reports/mlflow_runs.json").read_text())["readings_map"]
+    assert [r["run_id"] for r in logged] == [parent], "the heatmap's provenance names the map's MLflow run"
+    assert f"parent run <code>{parent}</code>" in page and "<code>backprop86-readings_map</code>" in page
     claims = pd.read_csv(root / "results/tables/claims.csv").set_index("id")
     assert claims.loc["readings_map", "claim_id"] == "family_trees_learned"
     assert list(table.init_range) == [0.3, 1.0] and list(table.seeds) == [2, 2]

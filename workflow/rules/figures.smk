@@ -48,7 +48,9 @@ SHIFT = [e for e, x in config["experiments"].items() if x["task"] == "shift_regi
 if SHIFT:
     FIGURE_RUNS["fig5"] = [(SHIFT[0], "paper")]
     FIGURE_CONFIG["fig5"] = [config_section(SHIFT[0], "paper")]
-if MAP_CELLS:  # drawn from the map's own table: no configuration's parent run
+if (
+    MAP_CELLS
+):  # drawn from the map's own table: its run is the map's parent (log_readings_map)
     FIGURE_RUNS["readings_map"] = []
     FIGURE_CONFIG["readings_map"] = [
         "readings_map",
@@ -165,6 +167,7 @@ rule log_figures:
         logged=sorted(
             {f"results/tracking/{e}" for runs in FIGURE_RUNS.values() for e, c in runs}
         ),
+        readings_map=[MAP_MARKER] if MAP_CELLS else [],  # its parent run holds the heatmap
     output:
         logged="results/tracking/figures.json",
         runs="reports/mlflow_runs.json",

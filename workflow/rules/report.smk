@@ -87,6 +87,7 @@ rule report:
             }
             for n in FIGURE_RUNS
         },
-        experiments=[experiment_name(e) for e in config["experiments"]],
+        experiments=[experiment_name(e) for e in config["experiments"]]
+        + ([experiment_name("readings_map")] if MAP_CELLS else []),
     script:
         "../scripts/report.py"

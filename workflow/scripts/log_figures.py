@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from backprop86.io import job_log, save_json
@@ -18,5 +19,8 @@ with job_log(snakemake.log[0]):
             where = {"experiment": experiment_name(experiment), "configuration": configuration}
             logged[name].append(where)
             ids[name].append({**where, "run_id": run_id})
+    for marker in snakemake.input.readings_map:  # logged with the map's tables by log_readings_map
+        where = {"experiment": experiment_name("readings_map"), "configuration": "readings map"}
+        ids["readings_map"] = [{**where, "run_id": json.loads(Path(marker).read_text())["parent_run_id"]}]
     save_json(snakemake.output.logged, logged)  # the same bytes for the same results
     save_json(snakemake.output.runs, ids)  # the ids this MLflow store gave the runs
