@@ -51,6 +51,26 @@ def assert_readable(fig) -> None:
     assert width <= 1100, f"figure is {width:.0f} px wide: wider than the report's column"
 
 
+def assert_titles_fit(fig) -> int:
+    """Every axes' title lies inside the figure and overlaps no other text on it;
+    returns how many titles there are."""
+    fig.canvas.draw()  # titles take their place when drawn
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    wanted = {ax.get_title(loc=loc) for ax in fig.axes for loc in ("left", "center", "right")} - {""}
+    titles = [t for t in texts if t.get_text() in wanted]
+    boxes = {id(t): t.get_window_extent(renderer) for t in texts}
+    frame = fig.bbox
+    for title in titles:
+        box = boxes[id(title)]
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        assert inside, f"{title.get_text()!r} leaves the figure"
+        for t in texts:
+            if t is not title:
+                assert not box.overlaps(boxes[id(t)]), f"{title.get_text()!r} runs into {t.get_text()!r}"
+    return len(titles)
+
+
 def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
     sym, _ = runs
     fig, facts = F.fig1(sym, "within_0_2", "lowest_final_error")
@@ -205,6 +225,24 @@ def test_encoding_strengths_find_planted_features_in_any_unit_order():
     assert (enc.loc[["nationality", "generation", "branch"], "abs_r"] > 0.99).all()
 
 
+def test_fig1_pair_magnitudes_are_read_as_the_claim_reads_them():
+    """Sorted from smallest to largest (the text gives no order), as the claims table judges them."""
+    from backprop86.claims import symmetry_solution
+
+    solved = train_seeds({**SYM, "max_sweeps": 3000}, range(6))
+    fig, facts = F.fig1(solved, "within_0_2", "median_sweeps")
+    sol = symmetry_solution(solved, "within_0_2")
+    assert len(sol) and facts["solved_seeds"] == sol.seed.nunique()
+    assert facts["median_ratio_middle"] == pytest.approx(sol.ratio_sorted_1.median())
+    assert facts["median_ratio_largest"] == pytest.approx(sol.ratio_sorted_2.median())
+    assert facts["outward_increasing"] == pytest.approx(sol.outward_increasing.mean())
+    ticks = [t.get_text() for t in fig.axes[2].get_xticklabels()]
+    assert ticks == ["middle\n/ smallest", "largest\n/ smallest"] and "smallest to largest" in fig.axes[
+        2
+    ].get_title(loc="left")
+    assert assert_titles_fit(fig) == 3
+
+
 def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
     sym, ft_run = runs
     q = F.curve_quantiles(sym)
@@ -264,21 +302,7 @@ def test_learning_curve_titles_fit_the_shipped_configurations(runs):
     assert max(len(c) for _, c in curves) > 30 and len(configurations(config, "family_trees")) >= 5
     fig, _ = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
                                {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
-    renderer = fig.canvas.get_renderer()
-    frame = fig.bbox
-    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    wanted = {ax.get_title(loc="left") for ax in fig.axes if ax.get_visible() and ax.axison}
-    titles = [t for t in texts if t.get_text() in wanted]
-    assert len(titles) == len(curves)
-    boxes = {id(t): t.get_window_extent(renderer) for t in texts}
-    for title in titles:
-        box = boxes[id(title)]
-        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1, (
-            f"{title.get_text()!r} leaves the figure"
-        )
-        for t in texts:
-            if t is not title:
-                assert not box.overlaps(boxes[id(t)]), f"{title.get_text()!r} runs into {t.get_text()!r}"
+    assert assert_titles_fit(fig) == len(curves)
 
 
 def test_fig5_is_drawn_for_the_page(tmp_path):
@@ -286,6 +310,7 @@ def test_fig5_is_drawn_for_the_page(tmp_path):
 
     fig, facts = fig5(SHIFT, train_seeds(SHIFT, range(3)))
     assert_readable(fig)
+    assert assert_titles_fit(fig) >= 3
     F.save(fig, facts, tmp_path / "fig5.png")
     facts = json.loads((tmp_path / "fig5.json").read_text())
     assert facts["seeds"] == 3 and facts["width_px"] <= 1100 and (tmp_path / "fig5.svg").is_file()

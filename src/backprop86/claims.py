@@ -156,10 +156,11 @@ def symmetry_solution(run: Run, criterion: str) -> pd.DataFrame:
     weights come to the paper's solution (Fig. 1).
 
     ``antisymmetry`` is ``-cos(w, mirror(w))``: 1 when weights that mirror each
-    other about the middle are equal in size and opposite in sign. ``ratio_middle``
-    and ``ratio_outer`` are the mean magnitude of each mirror pair going outward,
-    over the innermost pair's (the paper: 2 and 4); ``ratio_sorted_*`` the same
-    with the pairs sorted by magnitude. ``bias`` is the hidden unit's bias,
+    other about the middle are equal in size and opposite in sign. ``ratio_k`` is
+    the mean magnitude of the k-th mirror pair going outward over the innermost
+    pair's (for the outward reading of 1:2:4: 2 and 4); ``ratio_sorted_k`` the
+    same with the pairs sorted by magnitude (the reading judged: the text gives
+    no order). ``bias`` is the hidden unit's bias,
     ``output_bias`` the output unit's; ``opposite`` (two hidden units only) is
     ``-cos`` between the two units' input weights (1: the same pattern, opposite signs).
     """
