@@ -1,6 +1,7 @@
 """Training speed, one core, float64, side by side with another checkout.
 
     .venv/bin/python benchmarks/bench_training.py [--against DIR] [--repeats 3] [--family-seeds 1000]
+                                                  [--config FILE]
 
 prints, for this checkout and (with ``--against``) another one, e.g. the
 commit before a change in a temporary checkout (``git worktree add /tmp/base
@@ -9,9 +10,10 @@ HEAD~1``):
 (a) fixed sweeps: the symmetry net for the paper's 1,425 sweeps and the
     family-tree net for its 1,500, one seed alone and 1,000 at once, no
     early stopping;
-(b) the real workload: every configuration of ``config/config.yaml`` with its
-    own budget and stopping rule, seeds 0..seeds-1: seed-sweeps computed and
-    needed, and CPU seconds;
+(b) the real workload: every configuration of ``config/config.yaml`` (or
+    ``--config``, e.g. the other checkout's, when its loader cannot read this
+    one's) with its own budget and stopping rule, seeds 0..seeds-1: seed-sweeps
+    computed and needed, and CPU seconds;
 (c) a yardstick: an idiomatic per-seed NumPy loop (one seed, its own arrays,
     the 6-2-1 symmetry net for 1,425 sweeps), measured in the same process
     before every measurement, so that every figure is also given as a
@@ -78,14 +80,14 @@ def computed_seed_sweeps(learning, arch, sweeps_run: np.ndarray) -> int:
     return int(sum(len(b) * (b.max() + 1) for b in blocks))
 
 
-def worker(case: str) -> dict:
+def worker(case: str, config_file: Path) -> dict:
     """One measurement, in this process, of the checkout on ``sys.path``."""
     from backprop86 import learning
     from backprop86.config import configurations, load, resolve
     from backprop86.experiments import train_seeds
 
     _, reference = cpu(lambda: reference_seed(0))
-    config = load(ROOT / "config" / "config.yaml")
+    config = load(config_file)
     kind, *rest = case.split(":")
     if kind == "fixed":
         experiment, sweeps, n = rest[0], int(rest[1]), int(rest[2])
@@ -115,10 +117,10 @@ def worker(case: str) -> dict:
     return out
 
 
-def measure(src: Path, case: str) -> dict:
+def measure(src: Path, case: str, config_file: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src / "src")}
-    r = subprocess.run([sys.executable, __file__, "--worker", case], env=env, cwd=src, capture_output=True,
-                       text=True, check=False)  # fmt: skip
+    r = subprocess.run([sys.executable, __file__, "--worker", case, "--config", str(config_file)], env=env, cwd=src,
+                       capture_output=True, text=True, check=False)  # fmt: skip
     if r.returncode != 0:
         raise SystemExit(f"measurement {case} in {src} failed:\n{r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -130,10 +132,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="runs of each measurement (medians are shown)")
     p.add_argument("--family-seeds", type=int, default=1000, help="seeds of the 1,000-seed family-tree case")
     p.add_argument("--skip-workload", action="store_true", help="leave out (b)")
+    p.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml",
+                   help="the config both checkouts train (default: this checkout's config/config.yaml)")  # fmt: skip
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker)))
+        print(json.dumps(worker(args.worker, args.config)))
         return
     trees = {"this": ROOT}
     if args.against:
@@ -146,7 +150,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for case in cases:
             for name, src in trees.items():  # interleaved, so both see the same machine
-                results[case][name].append(measure(src, case))
+                results[case][name].append(measure(src, case, args.config.resolve()))
                 print(".", end="", flush=True, file=sys.stderr)
     print(file=sys.stderr)
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
@@ -171,9 +175,7 @@ def main() -> None:
         print(f"{experiment:14s} {sweeps:>6s} {n:>6s} " + " ".join(f"{c:>20s}" for c in cells) + ratio)
     if args.skip_workload:
         return
-    print(
-        "\n(b) the real workload: every configuration of config/config.yaml, its own budget and stopping rule"
-    )
+    print(f"\n(b) the real workload: every configuration of {args.config}, its own budget and stopping rule")
     runs = {name: results["workload"][name] for name in names}
     first = runs[names[0]][0]["configurations"]
     header = f"{'configuration':36s} {'needed':>10s}"
