@@ -239,6 +239,16 @@ def test_claims_table_on_trained_runs():
     assert "12/12 seeds" in table.set_index("id").loc["iterative_learns_shift_register", "measured"]
 
 
+def test_average_change_is_measured_with_the_decay_the_rule_applies():
+    """With weight decay on the weights only, the measured first change matches
+    the rule's (the check once decayed the biases too, reporting a mismatch)."""
+    from backprop86.claims_iterative import equivalence_check
+
+    settings = {**SHIFT, "weight_decay": 0.01, "decay_biases": False}
+    run = train_seeds({**settings, "max_sweeps": 20}, range(3))
+    assert equivalence_check(settings, run.result.params)["average_change"] < 1e-12
+
+
 def test_claims_iterative_verdicts_follow_the_config():
     """The thresholds are the config's rules: a budget too short to learn is "not
     supported" under the default share and "supported" if no share is asked; a

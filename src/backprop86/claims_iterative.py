@@ -17,7 +17,7 @@ import pandas as pd
 from .experiments import Run, learning_rule
 from .iterative import BIAS, INPUT, RECURRENT
 from .learning import total_error, train
-from .net import Architecture, Params, net_input, sigmoid
+from .net import Architecture, Params, is_bias, net_input, sigmoid
 from .tasks import build_task, task_module
 
 
@@ -72,9 +72,10 @@ def equivalence_check(settings: dict, params: Params) -> dict[str, float]:
     finite = max(rel(ours[k][:10], fd[k]) for k in ours)
 
     one = train(net, params, task.inputs, task.targets, rule, 1, {"any": 0.5})
-    epsilon, keep, n = rule.phase(1).epsilon, 1.0 - rule.weight_decay, net.copies()
+    epsilon, n = rule.phase(1).epsilon, net.copies()
     change = 0.0
-    for k in ours:  # the first change has no momentum: (w - epsilon * average) * keep
+    for k in ours:  # the first change has no momentum: (w - epsilon * average), then the decay
+        keep = 1.0 - rule.weight_decay if rule.decay_biases or not is_bias(k) else 1.0
         expected = (params[k] - epsilon * (summed[k] / n[k])) * keep - params[k]
         change = max(change, float(np.max(np.abs((one.params[k] - params[k]) - expected))))
     return {"forward": forward, "sum_of_copies": sum_of_copies, "finite_differences": finite,

@@ -5,9 +5,10 @@ One weight change per sweep through the training set,
 ``epsilon`` and ``alpha``, weight decay after each change, and an error margin.
 Each seed trains on its own cases (a mask), so held-out splits may differ from
 seed to seed while every seed still shares one array computation. The same
-loop trains every net of the paper, the iterative ones included: for weights
-shared by several connections, ``dE/dw`` is the average over the connections
-that share them (Fig. 5 text).
+loop trains every net of the paper, the iterative ones included: a weight
+shared by several connections has for ``dE/dw`` the sum over them
+(``Architecture.backward``) and changes by their average (Fig. 5 text;
+``change_weights``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def change_weights(w: Params, dw: Params, dE_dw: Params, copies: dict[str, int],
     """One weight change, in place: eq. 9, then weight decay. A parameter shared
     by ``copies[k]`` connections changes by the average of their ``dE/dw``."""
     for k, g in dE_dw.items():
-        dw[k] = -phase.epsilon * (g / copies[k] if copies[k] > 1 else g) + phase.alpha * dw[k]  # eq. 9
+        dw[k] = -phase.epsilon * (g / copies[k]) + phase.alpha * dw[k]  # eq. 9 (eq. 8: alpha = 0)
         w[k] += dw[k]
         if rule.weight_decay and (rule.decay_biases or not is_bias(k)):
             w[k] *= 1.0 - rule.weight_decay
@@ -118,7 +119,9 @@ def _seed_rows(groups: dict, keep: np.ndarray) -> dict:
     return {g: v[keep] if isinstance(v, np.ndarray) and v.ndim == 3 else v for g, v in groups.items()}
 
 
-SEEDS_PER_BLOCK = 128  # seeds computed together; measured by benchmarks/bench_training.py
+SEEDS_PER_BLOCK = (
+    128  # seeds computed together: small enough to stay in cache; no seed's numbers depend on it
+)
 
 
 def train(
@@ -173,13 +176,12 @@ def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask,
     """Train the seeds ``live`` (rows of ``params``), filling their rows of ``result``."""
     w = {k: v[live] for k, v in params.items()}  # fancy indexing: copies, the caller's stay as they were
     dw = {k: np.zeros_like(v) for k, v in w.items()}
-    feed = dict(inputs)
     cases = None if mask[live].all() else mask[live][:, :, None].astype(np.float64)  # 1 trains, 0 held out
     copies = net.copies()
     error, sweeps_to = result.error, result.sweeps_to
     from_target = dataclasses.replace(rule, margin_from_edge=False) if rule.margin_from_edge else None
     for sweep in range(max_sweeps + 1):  # ``sweep`` weight changes made so far
-        y = net.forward(w, feed)
+        y = net.forward(w, inputs)
         out = net.readout(y)
         e = rule.output_error(out, targets)  # eq. 4
         if cases is not None:
@@ -205,7 +207,7 @@ def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask,
             keep = ~done
             live, e, cases = live[keep], e[keep], None if cases is None else cases[keep]
             w, dw = {k: v[keep] for k, v in w.items()}, {k: v[keep] for k, v in dw.items()}
-            feed, y = _seed_rows(feed, keep), _seed_rows(y, keep)
+            y = _seed_rows(y, keep)
             if not len(live):
                 return
 
