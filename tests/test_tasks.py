@@ -106,3 +106,12 @@ def test_held_out_masks_per_seed_and_fixed():
 def test_an_unknown_task_is_an_error():
     with pytest.raises(ValueError, match="unknown task 'parity'; tasks: symmetry, family_trees"):
         build_task({"task": "parity"})
+
+
+def test_the_schema_admits_exactly_the_registered_tasks():
+    """A task is added in one place, its module and the registry; the schema's list must follow."""
+    from backprop86.config import schema
+    from backprop86.tasks import TASKS
+
+    experiment = schema()["$defs"]["experiment"]
+    assert experiment["properties"]["task"]["enum"] == list(TASKS)

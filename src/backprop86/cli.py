@@ -146,12 +146,8 @@ def cmd_data(args: argparse.Namespace) -> None:
         raise UsageError(f"-o {out} is a directory; name the CSV file to write")
     check_new_location(out, "-o")
     config = None
-    if TASKS[task].ITERATIVE:  # the net's size makes its cases
-        try:
-            path = find_config(args.config)
-        except ConfigError:
-            path = None  # no project config: the task's default net size
-        config = load_config(path) if path is not None else None
+    if TASKS[task].ITERATIVE:  # the net's size (units, steps: in the config) makes its cases
+        config = load_config(find_config(args.config))
     frame = dataset(task, config)
     made = _make_parents(out, "-o")
     try:

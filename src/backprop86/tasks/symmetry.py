@@ -21,21 +21,22 @@ N_BITS = 6
 
 def symmetry_dataset(n_bits: int = N_BITS) -> tuple[np.ndarray, np.ndarray]:
     """All ``2**n_bits`` binary vectors (x1 most significant) and whether each
-    is symmetric about its middle: ``X (2**n, n)``, ``d (2**n, 1)``."""
-    X = np.array(list(itertools.product([0.0, 1.0], repeat=n_bits)))
-    d = np.all(X == X[:, ::-1], axis=1).astype(np.float64)[:, None]
-    return X, d
+    is symmetric about its middle: the input units' states ``(2**n, n)`` and the
+    target ``d (2**n, 1)``."""
+    vectors = np.array(list(itertools.product([0.0, 1.0], repeat=n_bits)))
+    d = np.all(vectors == vectors[:, ::-1], axis=1).astype(np.float64)[:, None]
+    return vectors, d
 
 
 def build(settings: dict) -> Task:
-    X, d = symmetry_dataset()
-    labels = ["".join(str(int(v)) for v in row) for row in X]
-    return Task(layered([X.shape[1], settings["hidden"], 1]), {"in": X}, d, labels)
+    vectors, d = symmetry_dataset()
+    labels = ["".join(str(int(v)) for v in row) for row in vectors]
+    return Task(layered([vectors.shape[1], settings["hidden"], 1]), {"in": vectors}, d, labels)
 
 
 def frame(settings: dict | None = None) -> pd.DataFrame:
     """``x1..x6,target``, one row per vector."""
-    X, d = symmetry_dataset()
-    table = pd.DataFrame(X.astype(int), columns=[f"x{i + 1}" for i in range(X.shape[1])])
+    vectors, d = symmetry_dataset()
+    table = pd.DataFrame(vectors.astype(int), columns=[f"x{i + 1}" for i in range(vectors.shape[1])])
     table["target"] = d[:, 0].astype(int)
     return table
