@@ -191,7 +191,7 @@ def test_a_live_writers_run_is_not_deleted(tiny_done, tmp_path):
             "from backprop86.tracking import log_configuration as log\n"
             f"print(log({str(run_dir)!r}, 'symmetry', 'paper', {str(tiny_done / 'results/data/symmetry.csv')!r}, "
             f"{[str(p) for p in sorted((tiny_done / 'results/timing/symmetry/paper').glob('*.json'))]!r}, "
-            f"{str(tmp_path / 'marker.json')!r}, uri={uri!r}))"
+            f"{str(tmp_path / 'marker.json')!r}, curve_points=50, uri={uri!r}))"
         )
         second = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)  # fmt: skip

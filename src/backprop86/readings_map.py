@@ -76,7 +76,7 @@ def printed_cell(config: dict) -> str | None:
     return None
 
 
-def seeds_frame(run: Run, cell: dict, criterion: str = "rounded") -> pd.DataFrame:
+def seeds_frame(run: Run, cell: dict, criterion: str) -> pd.DataFrame:
     """One row per seed of a cell: sweeps to learn, E from the target, held-out questions right."""
     summary = run.summary()
     frame = pd.DataFrame({axis: [value] * len(summary) for axis, value in cell.items()})
@@ -88,7 +88,7 @@ def seeds_frame(run: Run, cell: dict, criterion: str = "rounded") -> pd.DataFram
     return frame
 
 
-def cell_row(run: Run, cell: dict, criterion: str = "rounded", at_least: int = 3) -> dict:
+def cell_row(run: Run, cell: dict, criterion: str, at_least: int) -> dict:
     """A cell's row of ``readings_map.csv``."""
     seeds = seeds_frame(run, cell, criterion)
     budget = run.settings["max_sweeps"]

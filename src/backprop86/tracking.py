@@ -208,7 +208,7 @@ def curve_points(config: dict) -> int:
     return config.get("tracking", {}).get("curve_points", default)
 
 
-def curve_steps(n: int, always=(), max_points: int = 100) -> list[int]:
+def curve_steps(n: int, always, max_points: int) -> list[int]:
     """At most ``max_points`` sweeps of 0..n, log-spaced, always with 0, n and ``always``
     (the sweeps each criterion was met); every sweep when there are few enough."""
     if n + 1 <= max_points:
@@ -519,7 +519,7 @@ def _summary_metrics(run: Run, times: TrainingTimes, quartiles: np.ndarray, max_
     span = (times.start(), end)
     at = lambda k: int(span[0] + (span[1] - span[0]) * k / max(n, 1))  # noqa: E731
     out = []
-    for k in curve_steps(n, max_points=max_points):
+    for k in curve_steps(n, (), max_points):
         for name, row in (("error_p25", 0), ("error_median", 1), ("error_p75", 2)):
             out.append(Metric(name, float(quartiles[row, k]), at(k), k))
     out.append(Metric("median_final_error", float(summary.final_error.median()), end, n))
@@ -616,7 +616,7 @@ def log_configuration(
     dataset: Path,
     timings: list[Path],
     marker: Path,
-    curve_points: int = 50,
+    curve_points: int,
     paper_settings: dict | None = None,
     uri: str | None = None,
 ) -> dict:
