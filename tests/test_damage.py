@@ -77,6 +77,29 @@ def test_damage_is_set_aside_and_exactly_that_output_rebuilt(tiny_done, tmp_path
     assert r.returncode == 0 and "Nothing to be done" in r.stderr
 
 
+def test_damage_seen_by_a_dry_run_and_a_deleted_run_are_rebuilt(tiny_done, tmp_path):
+    """A dry run sets a damaged directory aside as a run does; the next run rebuilds
+    it. A run directory deleted by hand is rebuilt too. Nothing else is retrained."""
+    root = tmp_path / "dry"
+    shutil.copytree(tiny_done, root)
+    weights = root / RUNS / "symmetry/paper/all_seeds/weights.npz"
+    weights.write_bytes(weights.read_bytes()[:100])
+    shutil.rmtree(root / RUNS / "family_trees/paper/all_seeds")
+    r = snakemake(root, "-n", "--cores", "2")
+    assert r.returncode == 0 and f"damaged: {weights.relative_to(root)}" in r.stderr, r.stderr[-3000:]
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    made = {
+        (rule, w)
+        for rule, w in jobs_run(r.stderr)
+        if rule in ("train_shard", "train_configuration", "combine_shards")
+    }
+    assert made == {("combine_shards", "experiment=symmetry, configuration=paper"),
+                    ("train_configuration", "experiment=family_trees, configuration=paper")}, made  # fmt: skip
+    after = result_bytes(root)
+    assert {k: v for k, v in after.items() if not k.startswith("results/damaged/")} == result_bytes(tiny_done)
+
+
 def test_reader_names_the_damaged_file_and_what_to_do(tiny_done, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(tiny_done / RUNS / "family_trees/paper/all_seeds", run)
