@@ -69,6 +69,9 @@ def _mutations(s):
             out.append((label, value))
     out.append(("huge", HUGE))  # every count and budget has an upper bound
     out.append(("wrong type", {"a": 1} if "array" in _types(s) else [1]))
+    if _types(s) == {"integer"}:  # a count written as a float, e.g. 6.0, would reach range() and shapes
+        whole = max(2, int(s.get("minimum", s.get("exclusiveMinimum", 0))) + 1)
+        out.append(("whole float", float(whole)))
     return out
 
 
@@ -131,7 +134,7 @@ def _where(path):
 def test_the_table_is_large_and_covers_every_kind_of_value():
     assert len(CASES) >= 150, len(CASES)
     labels = {c[0].rsplit("=", 1)[-1] for c in CASES if "=" in c[0]}
-    assert {"nan", "inf", "negative", "zero", "huge", "wrong type", "string", "null"} <= labels
+    assert {"nan", "inf", "negative", "zero", "huge", "wrong type", "string", "null", "whole float"} <= labels
     keys = {_where(p) for _, p, _ in CASES}
     for key in ("seeds_per_job", "experiments.symmetry.seeds", "experiments.symmetry.settings.max_sweeps",
                 "experiments.symmetry.settings.schedule.0.epsilon", "report.verdicts.sweeps.reproduced_quantiles.0",

@@ -68,9 +68,17 @@ def schema() -> dict:
     return yaml.load(text, Loader=_Loader)
 
 
+# JSON Schema counts 6.0 as an integer; a count written so would reach range()
+# and array shapes as a float, so the config's integers are ints (bools are not).
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+)
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
+
+
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+    return _Validator(schema())
 
 
 def _where(path) -> str:
