@@ -161,6 +161,10 @@ def test_bad_value_is_rejected_naming_file_line_and_key(tmp_path, case, path, va
 # The file as a whole: (name, text, what the message must say).
 ORIGINAL = (ROOT / "config" / "config.yaml").read_text()
 DUPLICATE = ORIGINAL.replace("    variants:\n      # Local", "    variants:\n      hidden_9: {hidden: 9}\n    variants:\n      # Local", 1)  # fmt: skip
+# Eight levels of ten aliases each: 10**8 values once expanded.
+BOMB = "bomb:\n  l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"  l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]\n" for k in range(1, 9)
+)
 FILE_CASES = [
     ("empty", "", ":1:1: config file is empty"),
     ("comments only", "# nothing here\n", ":1:1: config file is empty"),
@@ -176,6 +180,8 @@ FILE_CASES = [
     ("no experiments", "seeds_per_job: 3\n", "'experiments' is a required property"),
     ("unknown top-level key", ORIGINAL + "learning_rate: 0.1\n", "('learning_rate' was unexpected)"),
     ("not UTF-8", b"experiments: {\xff}\n", "cannot be read"),
+    ("alias to itself", ORIGINAL + "loop: &t {inner: [*t]}\n", "YAML anchors and aliases"),
+    ("alias bomb", ORIGINAL + BOMB, "YAML anchors and aliases"),
 ]  # fmt: skip
 
 

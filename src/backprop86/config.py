@@ -96,8 +96,19 @@ def _mark(path: Path | str, mark) -> str:
     return f"{path}:{mark.line + 1}:{mark.column + 1}"
 
 
-def _walk(node, path: tuple, marks: dict, file) -> None:
-    """Record where every key and item starts; reject a key given twice in one mapping."""
+def _walk(node, path: tuple, marks: dict, file, walked: set | None = None) -> None:
+    """Record where every key and item starts; reject a key given twice in one
+    mapping, and a node met twice (a YAML alias, ``*name``, of an anchor: it can
+    refer to itself or multiply a small file into a huge config)."""
+    walked = set() if walked is None else walked
+    if id(node) in walked:
+        raise ConfigError(
+            f"{_mark(file, node.start_mark)}: config error at {_where(path)}: YAML anchors and aliases "
+            "(&name, *name) are not accepted; write the value out",
+            path,
+        )
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        walked.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key_node, value_node in node.value:
@@ -112,11 +123,11 @@ def _walk(node, path: tuple, marks: dict, file) -> None:
                 )
             seen[key] = key_node.start_mark.line
             marks[path + (key,)] = key_node.start_mark
-            _walk(value_node, path + (key,), marks, file)
+            _walk(value_node, path + (key,), marks, file, walked)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             marks[path + (i,)] = item.start_mark
-            _walk(item, path + (i,), marks, file)
+            _walk(item, path + (i,), marks, file, walked)
 
 
 def read(path: str | Path) -> tuple[dict, dict]:
