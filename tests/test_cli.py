@@ -142,7 +142,13 @@ def cli_cases(tmp_path):
     (tmp_path / "afile").write_text("not a directory")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("keep me")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link").symlink_to("empty")  # results are renamed into place: a link would be replaced
+    (tmp_path / "dangling").symlink_to("nowhere")
     return {
+        "out a symlink": (["train", "symmetry", "--seeds", "2", "--out", "link"], ["--out link is a symbolic link"]),
+        "out a dangling symlink": (["train", "symmetry", "--seeds", "2", "--out", "dangling"], ["is a symbolic link"]),
+        "data to a symlink": (["data", "symmetry", "-o", "dangling"], ["-o dangling is a symbolic link"]),
         "out is a file": (["train", "symmetry", "--seeds", "2", "--out", "afile"], ["--out afile is a file"]),
         "out under a file": (["train", "symmetry", "--seeds", "2", "--out", "afile/run"], ["afile is a file"]),
         "out not empty": (["train", "symmetry", "--seeds", "2", "--out", "full"], ["exists and is not empty"]),
@@ -167,7 +173,7 @@ def cli_cases(tmp_path):
 
 
 CLI_NAMES = [
-    "out is a file", "out under a file", "out not empty", "out unwritable", "first seed negative",
+    "out a symlink", "out a dangling symlink", "data to a symlink", "out is a file", "out under a file", "out not empty", "out unwritable", "first seed negative",
     "seeds zero", "seeds not a number", "too large for memory", "seeds past int64", "kebab-case experiment",
     "unknown experiment", "unknown configuration", "missing config", "data to a directory",
     "data under a file", "data unwritable", "kebab-case dataset", "unknown dataset", "no command",

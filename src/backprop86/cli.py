@@ -80,7 +80,10 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def check_new_location(path: Path, option: str) -> None:
-    """``path`` can be created: nothing but directories above it, and none of them a file."""
+    """``path`` can be created: not a symbolic link (results are renamed into place,
+    which a link would not follow), nothing but directories above it, and none of them a file."""
+    if path.is_symlink():
+        raise UsageError(f"{option} {path} is a symbolic link; name the directory itself, or a new one")
     above = _nearest_existing(path.parent if path.parent != path else path)
     if not above.is_dir():
         raise UsageError(f"{option} {path}: {above} is a file, not a directory")
