@@ -120,6 +120,33 @@ def test_reader_names_the_damaged_file_and_what_to_do(tiny_done, tmp_path):
         assert str(copy / name) in str(err.value) and "run snakemake again" in str(err.value), str(err.value)
 
 
+def test_a_manifest_is_checked_for_what_it_can_vouch_for(tiny_done, tmp_path):
+    """A manifest whose entries are not sizes and hashes, that lists nothing, names a
+    file outside its directory, or leaves a file out, vouches for nothing: damaged."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_done / RUNS / "family_trees/paper/all_seeds", run)
+    good = json.loads((run / "manifest.json").read_text())
+    cases = {
+        "an entry that is a number": ({"files": {**good["files"], "weights.npz": 5}}, None, "not a manifest"),
+        "no files": ({"files": {}}, None, "not a manifest"),
+        "a name outside": ({"files": {**good["files"], "../settings.json": good["files"]["settings.json"]}}, None,
+                           "not a manifest"),
+        "a file left out": ({"files": {k: v for k, v in good["files"].items() if k != "heldout.csv"}}, None,
+                            "heldout.csv is not in"),
+        "a file added": (good, "extra.csv", "extra.csv is not in"),
+    }  # fmt: skip
+    for name, (manifest, extra, message) in cases.items():
+        copy = tmp_path / name.replace(" ", "_")
+        shutil.copytree(run, copy)
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        if extra:
+            (copy / extra).write_text("x\n")
+        with pytest.raises(io.DamagedResult, match=message):
+            load_run(copy)
+    io.verify_manifest(run)  # the intact one, with Snakemake's hidden timestamp beside it, passes
+    assert load_run(run).seeds.tolist() == [0, 1, 2]
+
+
 def test_forced_reader_after_damage_rebuilds_first(tiny_done, tmp_path):
     """Forcing a reader (tables) on a damaged input rebuilds the input first, instead
     of failing with BadZipFile and removing the tables."""

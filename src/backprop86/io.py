@@ -93,14 +93,24 @@ def verify_manifest(directory: Path, remedy: str = REBUILD) -> None:
     manifest = directory / MANIFEST
     try:
         files = json.loads(manifest.read_text())["files"]
-        if not isinstance(files, dict):
+        if not isinstance(files, dict) or not files:
             raise ValueError(files)
+        for name, want in files.items():  # plain names in this directory, each with its size and hash
+            if Path(name).name != name or name.startswith(".") or not isinstance(want, dict):
+                raise ValueError(name)
+            if not isinstance(want.get("bytes"), int) or not isinstance(want.get("sha256"), str):
+                raise ValueError(want)
     except FileNotFoundError:
         raise DamagedResult(
             f"{manifest} is missing: {directory} was never completely written{tail}"
         ) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise DamagedResult(f"{manifest} is damaged (not a manifest){tail}") from None
+    # every file but the manifest and hidden ones (Snakemake's own timestamp) is listed
+    extra = sorted(p.name for p in directory.iterdir() if p.name != MANIFEST and not p.name.startswith(".")
+                   and p.name not in files)  # fmt: skip
+    if extra:
+        raise DamagedResult(f"{directory / extra[0]} is not in {manifest}: not written with the rest{tail}")
     for name, want in sorted(files.items()):
         path = directory / name
         if not path.is_file():
