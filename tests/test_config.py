@@ -19,7 +19,7 @@ import yaml
 from conftest import ROOT, copy_project, snakemake
 
 from backprop86.cli import load_config, main
-from backprop86.config import ConfigError, load, load_workflow, schema
+from backprop86.config import ConfigError, load, load_workflow, schema, validate
 
 BASE = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 SCHEMA = schema()
@@ -302,3 +302,24 @@ def test_workflow_reads_its_config_through_the_package_loader():
     assert Path(ROOT / "workflow" / "schemas" / "config.schema.yaml").resolve() == (
         ROOT / "src" / "backprop86" / "config.schema.yaml"
     )
+
+
+def test_all_training_jobs_together_are_bounded():
+    """The DAG grows with every job: shards and map cells together stay within
+    what Snakemake plans in reasonable time, named before any planning."""
+    from backprop86.config import MAX_SHARDS
+
+    config = yaml.safe_load(ORIGINAL)
+    config["readings_map"]["grid"]["init_range"] = [0.01 * k for k in range(1, 101)]
+    config["readings_map"]["grid"]["epsilon_scale"] = [0.1 * k for k in range(1, 101)]
+    with pytest.raises(
+        ConfigError, match=rf"readings_map.grid: this config makes 40,0\d\d training jobs .* {MAX_SHARDS:,}"
+    ):
+        validate(config)
+    config = yaml.safe_load(ORIGINAL)
+    config["experiments"]["symmetry"]["variants"] = {f"v{k}": {"hidden": 2} for k in range(1200)}
+    config["seeds_per_job"] = 10
+    with pytest.raises(
+        ConfigError, match=r"config error at experiments: this config makes [\d,]+ training jobs"
+    ):
+        validate(config)

@@ -37,8 +37,9 @@ JOB_MEM_MB = {"train_shard": 2000, "combine_shards": 2000}
 # the shards' read back), the combined array (combine) or the serialised .npy
 # member, and the compressed archive being written.
 CURVE_COPIES = 3
-# Shards (Snakemake jobs) one configuration may have: the DAG grows with every
-# job, and above this many Snakemake takes minutes just to plan the run.
+# Training jobs (shards of every configuration, cells of the readings map) one
+# config may make: the DAG grows with every job; at this many Snakemake takes
+# about a minute just to plan the run, and minutes above it.
 MAX_SHARDS = 10_000
 # A name repeated like this is taken by Snakemake for a runaway ("periodic")
 # wildcard: a substring repeated 20 or more times at the end of the value.
@@ -321,7 +322,26 @@ def validate(config: dict) -> dict:
     _check_report(config)
     if "readings_map" in config:
         _check_readings_map(config)
+    _check_jobs(config)
     return config
+
+
+def _check_jobs(config: dict) -> None:
+    """All the training jobs together stay within :data:`MAX_SHARDS`."""
+    per_job = default(config, "seeds_per_job")
+    shards = sum(-(-resolve(config, e, c)["seeds"] // per_job) for e in config["experiments"]
+                 for c in configurations(config, e))  # fmt: skip
+    cells = (
+        math.prod(len(v) for v in config["readings_map"]["grid"].values()) if "readings_map" in config else 0
+    )
+    if shards + cells > MAX_SHARDS:
+        where = ("readings_map", "grid") if cells > shards else ("experiments",)
+        raise _fail(
+            where,
+            f"this config makes {shards + cells:,} training jobs ({shards:,} shards of its configurations, "
+            f"{cells:,} cells of the readings map), more than the {MAX_SHARDS:,} Snakemake can plan in "
+            "reasonable time; fewer variants, seeds or grid values, or a larger seeds_per_job",
+        )
 
 
 def _settings_path(exp: str, cfg: str) -> tuple:
