@@ -100,6 +100,35 @@ def test_damage_seen_by_a_dry_run_and_a_deleted_run_are_rebuilt(tiny_done, tmp_p
     assert {k: v for k, v in after.items() if not k.startswith("results/damaged/")} == result_bytes(tiny_done)
 
 
+def test_an_emptied_or_cut_table_is_rewritten(tiny_done, tmp_path):
+    """Tables are single files written whole: one emptied or cut mid-row is set aside
+    and rewritten, and the report that read it is made again, without retraining."""
+    root = tmp_path / "tables"
+    shutil.copytree(tiny_done, root)
+    configurations = root / "results/tables/configurations.csv"
+    configurations.write_bytes(b"")
+    claims = root / "results/tables/claims.csv"
+    claims.write_bytes(claims.read_bytes()[:-20])
+    r = snakemake(root, "--cores", "2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for path in (configurations, claims):
+        assert f"damaged: {path.relative_to(root)} is damaged" in r.stderr, r.stderr[:3000]
+    rules = {rule for rule, _ in jobs_run(r.stderr)}
+    assert {"tables", "claims", "report"} <= rules and not rules & {"train_shard", "train_configuration"}, (
+        rules
+    )
+    after = result_bytes(root)
+    assert {k: v for k, v in after.items() if not k.startswith("results/damaged/")} == result_bytes(tiny_done)
+    assert (root / "reports/backprop86.html").is_file()
+    for bad in (b"", b"a,b\n1,", b"\n"):
+        table = tmp_path / "t.csv"
+        table.write_bytes(bad)
+        with pytest.raises(io.DamagedResult, match="t.csv is damaged"):
+            io.check_table(table)
+    table.write_bytes(b"a,b\n1,2\n")
+    io.check_table(table)
+
+
 def test_reader_names_the_damaged_file_and_what_to_do(tiny_done, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(tiny_done / RUNS / "family_trees/paper/all_seeds", run)

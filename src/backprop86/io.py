@@ -122,8 +122,28 @@ def verify_manifest(directory: Path, remedy: str = REBUILD) -> None:
             raise DamagedResult(f"{path} is damaged: its SHA-256 differs from the manifest's{tail}")
 
 
+def check_table(path: Path) -> None:
+    """Raise :class:`DamagedResult` if the CSV ``path``, as :func:`save_csv` writes
+    it (atomically: a header line, each row ending in a newline), is empty, has no
+    header or is cut short mid-row."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        header = fh.readline()
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size:
+            fh.seek(-1, os.SEEK_END)
+        last = fh.read(1)
+    if not size:
+        raise DamagedResult(f"{path} is damaged: it is empty")
+    if not header.strip() or not header.endswith(b"\n") or last != b"\n":
+        raise DamagedResult(
+            f"{path} is damaged: it is cut short (no header, or a last row without its newline)"
+        )
+
+
 def set_aside(directory: Path, aside: Path) -> Path:
-    """Move ``directory`` (with every file in it) to ``aside``, or ``aside.1``, ... if taken."""
+    """Move ``directory`` (with every file in it), or a file, to ``aside``, or ``aside.1``, ... if taken."""
     dest, n = Path(aside), 1
     while dest.exists():
         dest, n = Path(f"{aside}.{n}"), n + 1

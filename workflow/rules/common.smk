@@ -247,5 +247,23 @@ def set_aside_damaged_runs():
     return moved
 
 
+def set_aside_damaged_tables(tables):
+    """Before Snakemake plans the run: each of the CSV files ``tables`` (datasets
+    and tables the workflow writes whole, in one atomic write) that is empty or cut
+    short moves to results/damaged/, so the job that wrote it runs again (rule all
+    asks for each of them). Nothing is deleted."""
+    for table in map(Path, tables):
+        if not table.is_file():
+            continue
+        try:
+            io.check_table(table)
+        except io.DamagedResult as damage:
+            aside = io.set_aside(
+                table, Path("results/damaged") / table.relative_to("results")
+            )
+            print(f"damaged: {damage}; moved it to {aside}; the job that wrote it runs again",
+                  file=sys.stderr)  # fmt: skip
+
+
 # A cluster job's own process leaves this to the main one.
 DAMAGED_RUNS = set_aside_damaged_runs() if workflow.is_main_process else []
