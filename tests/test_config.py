@@ -323,3 +323,16 @@ def test_all_training_jobs_together_are_bounded():
         ConfigError, match=r"config error at experiments: this config makes [\d,]+ training jobs"
     ):
         validate(config)
+
+
+def test_memory_counts_a_blocks_activities_not_only_the_curves():
+    """A shift register of 16 units trains on 65,536 patterns: its error curves are
+    small, but one block of seeds' activities is not; refused, naming both."""
+    config = yaml.safe_load(ORIGINAL)
+    config["experiments"]["shift_register"]["settings"].update(units=16, steps=64)
+    with pytest.raises(
+        ConfigError, match=r"error curves: .* and 4 arrays of \d+ seeds x 65,536 cases x 1,040 units"
+    ):
+        validate(config)
+    config["experiments"]["shift_register"]["settings"].update(units=8, steps=8)
+    validate(config)

@@ -115,3 +115,22 @@ def test_the_schema_admits_exactly_the_registered_tasks():
 
     experiment = schema()["$defs"]["experiment"]
     assert experiment["properties"]["task"]["enum"] == list(TASKS)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"task": "symmetry", "hidden": 3}, {"task": "family_trees"}, {"task": "shift_register", "units": 4, "steps": 5},
+     {"task": "sequence_completion", "units": 6}],
+    ids=lambda s: s["task"],
+)  # fmt: skip
+def test_a_task_states_its_size_without_building_its_cases(settings):
+    """What the memory check reads: the cases and the (unrolled) net's units, as built."""
+    from backprop86.config import setting_defaults
+    from backprop86.tasks import task_module
+
+    settings = {**setting_defaults(settings["task"]), **settings}
+    task = build_task(settings)
+    assert task_module(settings["task"]).size(settings) == (
+        len(task.targets),
+        sum(n for _, n in task.net.groups),
+    )

@@ -176,7 +176,7 @@ def available_memory() -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from .config import CURVE_COPIES, job_memory, resolve
+    from .config import resolve, training_memory
 
     name = args.experiment
     out: Path = args.out
@@ -195,11 +195,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     first = args.first_seed
     if first + n_seeds > 2**63:
         raise UsageError(f"--first-seed {first} --seeds {n_seeds}: seeds must stay below 2**63")
-    need, have = job_memory(n_seeds, settings["max_sweeps"]), available_memory()
+    (need, how), have = training_memory(settings, n_seeds), available_memory()
     if need > have:
         raise UsageError(
-            f"{n_seeds} seeds of {name}/{args.configuration} need {need / 1e9:,.1f} GB ({CURVE_COPIES} "
-            f"copies of the error curves: {n_seeds} seeds x {settings['max_sweeps'] + 1} sweeps x 8 bytes), "
+            f"{n_seeds} seeds of {name}/{args.configuration} need {need / 1e9:,.1f} GB ({how}), "
             f"more than the {have / 1e9:,.1f} GB of memory available; train fewer seeds at a time "
             "(--first-seed, --seeds)"
         )

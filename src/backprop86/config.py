@@ -37,6 +37,10 @@ JOB_MEM_MB = {"train_shard": 2000, "combine_shards": 2000}
 # the shards' read back), the combined array (combine) or the serialised .npy
 # member, and the compressed archive being written.
 CURVE_COPIES = 3
+# Arrays of every unit's value per seed and case a training block holds at its
+# peak: the activities y (eqs. 1-2), dE/dx (eq. 5), dE/dy (eqs. 4, 7) and the
+# error of the outputs, with room for NumPy's temporaries.
+ACTIVITY_COPIES = 4
 # Training jobs (shards of every configuration, cells of the readings map) one
 # config may make: the DAG grows with every job; at this many Snakemake takes
 # about a minute just to plan the run, and minutes above it.
@@ -364,6 +368,29 @@ def job_memory(n_seeds: int, max_sweeps: int) -> int:
     return CURVE_COPIES * n_seeds * (max_sweeps + 1) * 8
 
 
+def block_memory(settings: dict, n_seeds: int) -> tuple[int, str]:
+    """Bytes one block of training seeds (at most ``learning.SEEDS_PER_BLOCK`` of
+    ``n_seeds``) holds at once, and how: :data:`ACTIVITY_COPIES` arrays of every
+    unit's value for every case, per seed (the task's ``size``)."""
+    from .learning import SEEDS_PER_BLOCK
+    from .tasks import task_module
+
+    cases, units = task_module(settings["task"]).size(settings)
+    block = min(n_seeds, SEEDS_PER_BLOCK)
+    how = f"{ACTIVITY_COPIES} arrays of {block} seeds x {cases:,} cases x {units:,} units x 8 bytes"
+    return ACTIVITY_COPIES * block * cases * units * 8, how
+
+
+def training_memory(settings: dict, n_seeds: int) -> tuple[int, str]:
+    """Bytes a job training ``n_seeds`` seeds needs at its peak, and how: the error curves and one block's activities."""
+    curves = job_memory(n_seeds, settings["max_sweeps"])
+    block, how = block_memory(settings, n_seeds)
+    return curves + block, (
+        f"{CURVE_COPIES} copies of the error curves: {n_seeds} seeds x {settings['max_sweeps'] + 1} sweeps x 8 "
+        f"bytes; and {how}"
+    )
+
+
 def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
     own = _node(config, _settings_path(exp, cfg))
     seeds_at = _settings_path(exp, cfg) + ("seeds",) if "seeds" in own else ("experiments", exp, "seeds")
@@ -382,16 +409,19 @@ def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
         if "max_sweeps" in _node(config, _settings_path(exp, cfg))
         else _settings_path(exp, PAPER)
     )
-    for job, seeds, path, fix in (
-        ("train_shard", per_job, sweeps_at + ("max_sweeps",), "lower max_sweeps or seeds_per_job"),
-        ("combine_shards", n, seeds_at, "train fewer seeds or lower max_sweeps"),
-    ):
-        need = job_memory(seeds, s["max_sweeps"])
+    train = training_memory(s, per_job)
+    curves = (
+        job_memory(n, s["max_sweeps"]),
+        (f"{CURVE_COPIES} copies of the error curves: {n} seeds x {s['max_sweeps'] + 1} sweeps x 8 bytes"),
+    )
+    for job, (need, how), path, fix in (
+        ("train_shard", train, sweeps_at + ("max_sweeps",), "lower max_sweeps or seeds_per_job, or a smaller net"),
+        ("combine_shards", curves, seeds_at, "train fewer seeds or lower max_sweeps"),
+    ):  # fmt: skip
         if need > JOB_MEM_MB[job] * 1_000_000:
             raise _fail(
                 path,
-                f"{exp}/{cfg} needs {need / 1e6:,.0f} MB in one {job} job ({CURVE_COPIES} copies of the "
-                f"error curves: {seeds} seeds x {s['max_sweeps'] + 1} sweeps x 8 bytes), more than "
+                f"{exp}/{cfg} needs {need / 1e6:,.0f} MB in one {job} job ({how}), more than "
                 f"the {JOB_MEM_MB[job]:,} MB (mem_mb) that job declares; {fix}",
             )
 
@@ -423,12 +453,13 @@ def _check_readings_map(config: dict) -> None:
             ("readings_map", "criterion"),
             f"{rm['criterion']!r} is not a criterion of {rm['experiment']}; allowed: {', '.join(criteria)}",
         )
-    need = job_memory(rm["seeds"], rm["max_sweeps"])
+    need, how = training_memory(
+        {**resolve(config, rm["experiment"]), "max_sweeps": rm["max_sweeps"]}, rm["seeds"]
+    )
     if need > JOB_MEM_MB["train_shard"] * 1_000_000:
         raise _fail(
             ("readings_map", "max_sweeps"),
-            f"a cell needs {need / 1e6:,.0f} MB in its train_map_cell job ({CURVE_COPIES} copies of the error "
-            f"curves: {rm['seeds']} seeds x {rm['max_sweeps'] + 1} sweeps x 8 bytes), more than the "
+            f"a cell needs {need / 1e6:,.0f} MB in its train_map_cell job ({how}), more than the "
             f"{JOB_MEM_MB['train_shard']:,} MB (mem_mb) it declares; lower seeds or max_sweeps",
         )
 

@@ -193,3 +193,8 @@ def build(settings: dict) -> Task:
 def frame(settings: dict | None = None) -> pd.DataFrame:
     """``person1,relation,person2``, one row per fact (112)."""
     return pd.DataFrame(FamilyTrees().triples, columns=["person1", "relation", "person2"])
+
+
+def size(settings: dict) -> tuple[int, int]:
+    """The training cases (every question) and the net's units (for the memory a block of seeds needs)."""
+    return len(FamilyTrees().questions), sum(n for _, n in family_tree_net().groups)

@@ -46,3 +46,10 @@ def build(settings: dict) -> Task:
 
 def frame(settings: dict) -> pd.DataFrame:
     return iterative_frame(*cases(settings))
+
+
+def size(settings: dict) -> tuple[int, int]:
+    """The training cases (every pair of symbols) and the unrolled net's units (5 copies
+    of the units, and the inputs of 4 steps), for the memory a block of seeds needs."""
+    k = len(SYMBOLS)
+    return k * k, 5 * settings["units"] + 4 * k

@@ -43,3 +43,9 @@ def build(settings: dict) -> Task:
 
 def frame(settings: dict) -> pd.DataFrame:
     return iterative_frame(*cases(settings))
+
+
+def size(settings: dict) -> tuple[int, int]:
+    """The training cases (every starting pattern) and the unrolled net's units, for
+    the memory a block of seeds needs: ``2**units`` cases, ``steps + 1`` copies of the units."""
+    return 2 ** settings["units"], (settings["steps"] + 1) * settings["units"]

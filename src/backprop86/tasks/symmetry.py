@@ -40,3 +40,8 @@ def frame(settings: dict | None = None) -> pd.DataFrame:
     table = pd.DataFrame(vectors.astype(int), columns=[f"x{i + 1}" for i in range(vectors.shape[1])])
     table["target"] = d[:, 0].astype(int)
     return table
+
+
+def size(settings: dict) -> tuple[int, int]:
+    """The training cases and the net's units (for the memory a block of seeds needs)."""
+    return 2**N_BITS, N_BITS + settings["hidden"] + 1
