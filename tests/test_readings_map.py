@@ -176,6 +176,15 @@ def test_heatmap_is_drawn_from_the_table():
     assert facts["learning_cells"] == int((table.learned_by_1500 >= 0.75).sum())
     assert any("of 4)" in ax.get_title(loc="left") for ax in fig.axes)
     # the held-out count and the share a cell must reach are the config's, not the figure's
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:  # every column's and row's label clear of its neighbours', and readable
+        for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
+            boxes = [t.get_window_extent(renderer) for t in ticks if t.get_text()]
+            assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1 :]), (
+                "labels overlap"
+            )
+            assert all(t.get_fontsize() * fig.dpi / 72 >= 10 for t in ticks if t.get_text())
     _, other = readings_map_figure(table, printed, 7, {**share, "reproduced": 0.5})
     assert (
         other["learning_cells"] == int((table.learned_by_1500 >= 0.5).sum()) and other["heldout_total"] == 7

@@ -643,9 +643,9 @@ def readings_map_layout(table: pd.DataFrame, printed: dict | None) -> dict:
     at = None
     if printed is not None:
         at = [rows.index(key(printed, row_axes)), cols.index(key(printed, col_axes))]
-    label = lambda names, v: "\n".join(f"{a} {x}" for a, x in zip(names, v))  # noqa: E731
-    return {"row_axes": row_axes, "col_axes": col_axes, "rows": [label(row_axes, r) for r in rows],
-            "cols": [label(col_axes, c) for c in cols], "learned": learned,
+    label = lambda names, v, sep: "\n".join(f"{a}{sep}{x}" for a, x in zip(names, v))  # noqa: E731
+    return {"row_axes": row_axes, "col_axes": col_axes, "rows": [label(row_axes, r, " ") for r in rows],
+            "cols": [label(col_axes, c, "\n") for c in cols], "learned": learned,
             "values": {k: v.tolist() for k, v in grids.items()}, "printed": at}  # fmt: skip
 
 
@@ -659,8 +659,12 @@ def readings_map_figure(
     ``report.verdicts.share``), as in the claims table."""
     layout = readings_map_layout(table, printed)
     n_rows, n_cols = len(layout["rows"]), len(layout["cols"])
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.0 + 0.62 * n_rows + 0.5),
-                             gridspec_kw=dict(left=0.13, right=0.97, bottom=0.22, top=0.86, wspace=0.25))  # fmt: skip
+    below = 0.25 + 0.16 * 2 * len(
+        layout["col_axes"]
+    )  # inches under the maps: a name and a value per column axis
+    height = 0.9 + 0.62 * n_rows + below
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, height), gridspec_kw=dict(
+        left=0.13, right=0.97, bottom=below / height, top=1 - 0.55 / height, wspace=0.25))  # fmt: skip
     panels = ((layout["learned"], "share of seeds that learned within " + layout["learned"].split("_")[-1] + " sweeps", 1.0),
               ("heldout_mean", f"held-out questions right (mean, of {heldout_total})", float(heldout_total)))  # fmt: skip
     for ax, (name, title, vmax) in zip(axes, panels):
@@ -674,8 +678,10 @@ def readings_map_figure(
         if layout["printed"] is not None:
             i, j = layout["printed"]
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
-        ax.set_xticks(range(n_cols), layout["cols"], fontsize=7)
-        ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=7)
+        ax.set_xticks(
+            range(n_cols), layout["cols"], fontsize=8
+        )  # a column's name and value on lines of their own
+        ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=8)
         ax.set_title(title, fontsize=9)
     fig.suptitle("The readings map: each cell one reading of the printed family-tree recipe; "
                  "outlined, the recipe as printed", x=0.01, ha="left", fontsize=10)  # fmt: skip
