@@ -83,7 +83,7 @@ def save(fig: Figure, facts: dict, out: Path) -> None:
 
 
 def plain_log_axis(ax, axis: str, ticks) -> None:
-    """A base-2 log axis labelled with plain numbers (1, 2, 4), no minor ticks."""
+    """A log axis labelled with plain numbers (1, 2, 4; or 0.3, 1, 3), no minor ticks."""
     getattr(ax, f"set_{axis}scale")("log", base=2)
     a = getattr(ax, f"{axis}axis")
     a.set_major_locator(FixedLocator(ticks))
@@ -591,8 +591,11 @@ def learning_curves(
                 ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
                 ax.text(paper_sweeps[e], 0.97, f"paper: {paper_sweeps[e]:,} ", transform=ax.get_xaxis_transform(),
                         rotation=90, ha="right", va="top", fontsize=8)  # fmt: skip
-            ax.set_yscale("log")
-            ax.set_ylim(max(lo, 1e-4) / 1.5, hi * 1.5)
+            bottom, top = max(lo, 1e-4) / 1.5, hi * 1.5
+            plain_log_axis(
+                ax, "y", [v * 10.0**k for k in range(-4, 5) for v in (1, 3) if bottom <= v * 10.0**k <= top]
+            )
+            ax.set_ylim(bottom, top)
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
             title = (
                 ("\u2605 " if is_paper else "")
