@@ -303,6 +303,9 @@ def test_learning_curve_titles_fit_the_shipped_configurations(runs):
     fig, _ = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
                                {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
     assert assert_titles_fit(fig) == len(curves)
+    for ax in [a for a in fig.axes if a.get_visible() and a.axison]:  # E on plain ticks, not 10^0
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert labels and all(float(t) > 0 for t in labels), labels
 
 
 def test_fig5_is_drawn_for_the_page(tmp_path):
