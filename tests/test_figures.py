@@ -171,6 +171,9 @@ def test_fig3_shows_the_net_s_activity_for_colin_has_aunt(runs):
     c = ft.question_index("Colin", "aunt")
     for group in ("person_code", "central", "answer_code", "person2"):
         np.testing.assert_allclose(act[group], y[group][0, c], rtol=0, atol=1e-12)
+    right = ft_run.summary().heldout_correct.to_numpy()  # the caption says how this seed generalises
+    assert facts["heldout_correct"] == right[s] and facts["heldout_total"] == 4
+    assert facts["seeds_as_good"] == (right >= right[s]).sum() and facts["seeds"] == len(right)
     # the two outlined answers are the output cells of Margaret and Jennifer
     outlined = [p for p in fig.axes[0].patches if not p.get_fill()]
     assert len(outlined) == 2

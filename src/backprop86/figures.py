@@ -432,6 +432,11 @@ def fig3(run: Run, criterion: str, seed_rule: str, question: tuple[str, str]) ->
         "activities": {g: v.tolist() for g, v in act.items()},
         "names": lay["names"],
     }  # fmt: skip
+    summary = run.summary()
+    if "heldout_correct" in summary:  # how this seed generalises, beside every seed of its configuration
+        right = summary.heldout_correct.to_numpy()
+        facts.update(heldout_correct=int(right[s]), heldout_total=int(summary.heldout_total.iloc[s]),
+                     seeds=len(right), seeds_as_good=int((right >= right[s]).sum()))  # fmt: skip
     return fig, facts
 
 
