@@ -46,6 +46,17 @@ def start_cluster(stack: ExitStack, work: Path) -> slurm_cluster.Cluster:
         require(False, f"the SLURM test cluster cannot run here: {e}")
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), or None if there is none
+    or only its zombie. PIDs wrap quickly on a busy machine (``pid_max`` 32,768 here):
+    a PID is the same process only while its start time is."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]  # state, starttime (fields 3 and 22 of proc(5))
+
+
 def test_the_cluster_leaves_nothing_behind_when_a_test_fails(tmp_path):
     """Defined first, so that it runs before the module's cluster starts."""
     require_cluster()
@@ -67,10 +78,12 @@ def test_the_cluster_leaves_nothing_behind_when_a_test_fails(tmp_path):
             time.sleep(0.5)
         pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:]]
         assert pids, listed.stdout
+        started = {pid: process_start(pid) for pid in [*cluster.pids, *pids]}
+        assert all(started.values()), started
         raise RuntimeError("a test failed")
     assert (sorted(slurm_cluster.ETC.iterdir()) if slurm_cluster.ETC.exists() else None) == etc
     deadline = time.monotonic() + 30  # a stopped process may take a moment to exit on a loaded machine
-    while (running := [pid for pid in [*cluster.pids, *pids] if Path(f"/proc/{pid}").exists()]) and (
+    while (running := [pid for pid, t in started.items() if process_start(pid) == t]) and (
         time.monotonic() < deadline
     ):
         time.sleep(0.5)
