@@ -154,7 +154,7 @@ def test_family_tree_rows_quote_e_from_the_target_and_name_the_edge_e():
     target, trained = np.median(edge.final_error_from_target()), np.median(edge.summary().final_error)
     assert abs(target - trained) > 0.01, "the two E differ, or this test shows nothing"
     assert f"final E from the target median {target:.2f}" in measured
-    assert f"from the margin's edge: median {trained:.2f}" in measured
+    assert f"the E it trains on, from the margin's edge, median {trained:.2f}" in measured
     assert "margin's edge" not in rows.loc["family_trees_learned_paper", "measured"]
     from backprop86.summarise import configuration_row
 

@@ -353,7 +353,7 @@ def final_error_text(run: Run) -> str:
     is compared); where they trained on E from the margin's edge, that E beside it, named."""
     text = "from the target " + spread_text(run.final_error_from_target())
     if run.trained_on() == "from_edge":
-        text += f" (the E it trains on, from the margin's edge: {spread_text(run.summary().final_error)})"
+        text += f"; the E it trains on, from the margin's edge, {spread_text(run.summary().final_error)}"
     return text
 
 
