@@ -102,17 +102,21 @@ def test_damage_seen_by_a_dry_run_and_a_deleted_run_are_rebuilt(tiny_done, tmp_p
 
 def test_an_emptied_or_cut_table_is_rewritten(tiny_done, tmp_path):
     """Tables are single files written whole: one emptied or cut mid-row is set aside
-    and rewritten, and the report that read it is made again, without retraining."""
+    and rewritten, and the report that read it is made again, without retraining. A
+    damaged dataset is written again as its task defines it, and nothing reruns for it."""
     root = tmp_path / "tables"
     shutil.copytree(tiny_done, root)
     configurations = root / "results/tables/configurations.csv"
     configurations.write_bytes(b"")
     claims = root / "results/tables/claims.csv"
     claims.write_bytes(claims.read_bytes()[:-20])
+    dataset = root / "results/data/symmetry.csv"  # its last row gone: still a well-formed CSV
+    dataset.write_bytes(dataset.read_bytes()[: dataset.read_bytes()[:-1].rindex(b"\n") + 1])
     r = snakemake(root, "--cores", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     for path in (configurations, claims):
         assert f"damaged: {path.relative_to(root)} is damaged" in r.stderr, r.stderr[:3000]
+    assert "damaged: results/data/symmetry.csv is not the dataset its task defines" in r.stderr
     rules = {rule for rule, _ in jobs_run(r.stderr)}
     assert {"tables", "claims", "report"} <= rules and not rules & {"train_shard", "train_configuration"}, (
         rules

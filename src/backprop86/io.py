@@ -156,8 +156,13 @@ def save_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def csv_bytes(frame) -> bytes:
+    """A table as :func:`save_csv` writes it."""
+    return frame.to_csv(index=False, lineterminator="\n").encode()
+
+
 def save_csv(path: Path, frame) -> None:
-    atomic_write_bytes(path, frame.to_csv(index=False, lineterminator="\n").encode())
+    atomic_write_bytes(path, csv_bytes(frame))
 
 
 @contextlib.contextmanager

@@ -248,8 +248,8 @@ def set_aside_damaged_runs():
 
 
 def set_aside_damaged_tables(tables):
-    """Before Snakemake plans the run: each of the CSV files ``tables`` (datasets
-    and tables the workflow writes whole, in one atomic write) that is empty or cut
+    """Before Snakemake plans the run: each of the CSV files ``tables`` (the tables
+    the workflow writes whole, in one atomic write) that is empty or cut
     short moves to results/damaged/, so the job that wrote it runs again (rule all
     asks for each of them). Nothing is deleted."""
     for table in map(Path, tables):
@@ -265,5 +265,26 @@ def set_aside_damaged_tables(tables):
                   file=sys.stderr)  # fmt: skip
 
 
+def repair_datasets():
+    """Before Snakemake plans the run: each dataset CSV that is not the table its task
+    defines (made from the settings alone) is set aside to results/damaged/ and
+    written again in place, with its old time, so that nothing that read it reruns:
+    training builds its cases from the settings, not from the CSV."""
+    for task, experiment in FIRST_OF_TASK.items():
+        path = Path(f"results/data/{task}.csv")
+        if not path.is_file():
+            continue
+        want = io.csv_bytes(TASKS[task].frame(resolve(config, experiment)))
+        if path.read_bytes() != want:
+            times = path.stat()
+            aside = io.set_aside(path, Path("results/damaged/data") / path.name)
+            io.atomic_write_bytes(path, want)
+            os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+            print(f"damaged: {path} is not the dataset its task defines; moved it to {aside} and wrote "
+                  "it again (nothing that read it reruns)", file=sys.stderr)  # fmt: skip
+
+
 # A cluster job's own process leaves this to the main one.
 DAMAGED_RUNS = set_aside_damaged_runs() if workflow.is_main_process else []
+if workflow.is_main_process:
+    repair_datasets()
