@@ -330,9 +330,31 @@ def test_memory_counts_a_blocks_activities_not_only_the_curves():
     small, but one block of seeds' activities is not; refused, naming both."""
     config = yaml.safe_load(ORIGINAL)
     config["experiments"]["shift_register"]["settings"].update(units=16, steps=64)
-    with pytest.raises(
-        ConfigError, match=r"error curves: .* and 4 arrays of \d+ seeds x 65,536 cases x 1,040 units"
-    ):
+    with pytest.raises(ConfigError, match=r"at experiments.shift_register.settings.units: .* error curves: .*; "
+                                          r"6 arrays of \d+ seeds x 65,536 cases x 1,040 units"):  # fmt: skip
         validate(config)
     config["experiments"]["shift_register"]["settings"].update(units=8, steps=8)
     validate(config)
+
+
+@pytest.mark.parametrize(("units", "steps", "seeds"), [(8, 10, 128), (9, 6, 64), (6, 20, 200)])
+def test_a_training_block_stays_within_the_memory_the_check_counts(units, steps, seeds):
+    """What NumPy allocates while a block of shift-register seeds trains (traced)
+    stays within the check's count of that block's activities and curves."""
+    import tracemalloc
+
+    from backprop86.config import block_memory, job_memory, setting_defaults
+    from backprop86.experiments import train_seeds
+
+    settings = {**setting_defaults("shift_register"), "task": "shift_register", "units": units, "steps": steps,
+                "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 3,
+                "stop_at": None, "criteria": {"rounded": 0.5}, "weight_decay": 0.0, "margin": 0.0,
+                "margin_error": "from_target"}  # fmt: skip
+    tracemalloc.start()
+    try:
+        train_seeds(settings, range(seeds))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    counted = block_memory(settings, seeds)[0] + job_memory(seeds, settings["max_sweeps"])
+    assert 0.5 * counted < peak <= counted, (peak, counted)  # the count bounds the peak, and not loosely

@@ -38,9 +38,13 @@ JOB_MEM_MB = {"train_shard": 2000, "combine_shards": 2000}
 # member, and the compressed archive being written.
 CURVE_COPIES = 3
 # Arrays of every unit's value per seed and case a training block holds at its
-# peak: the activities y (eqs. 1-2), dE/dx (eq. 5), dE/dy (eqs. 4, 7) and the
-# error of the outputs, with room for NumPy's temporaries.
-ACTIVITY_COPIES = 4
+# peak: the activities y (eqs. 1-2), dE/dx (eq. 5), dE/dy (eqs. 4, 7), the error
+# of the outputs and NumPy's temporaries. Measured with tracemalloc on shift
+# registers: 4.3 to 4.8 such arrays (tests/test_config.py checks the bound).
+ACTIVITY_COPIES = 6
+# What a training process holds before any array: Python, NumPy and pandas (110 MB
+# measured), with room to spare.
+PROCESS_MB = 200
 # Training jobs (shards of every configuration, cells of the readings map) one
 # config may make: the DAG grows with every job; at this many Snakemake takes
 # about a minute just to plan the run, and minutes above it.
@@ -385,9 +389,9 @@ def training_memory(settings: dict, n_seeds: int) -> tuple[int, str]:
     """Bytes a job training ``n_seeds`` seeds needs at its peak, and how: the error curves and one block's activities."""
     curves = job_memory(n_seeds, settings["max_sweeps"])
     block, how = block_memory(settings, n_seeds)
-    return curves + block, (
+    return PROCESS_MB * 1_000_000 + curves + block, (
         f"{CURVE_COPIES} copies of the error curves: {n_seeds} seeds x {settings['max_sweeps'] + 1} sweeps x 8 "
-        f"bytes; and {how}"
+        f"bytes; {how}; and {PROCESS_MB} MB for the process itself"
     )
 
 
@@ -404,18 +408,21 @@ def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
             f"more than the {MAX_SHARDS} Snakemake can plan in reasonable time; raise seeds_per_job "
             "or train fewer seeds",
         )
-    sweeps_at = (
-        _settings_path(exp, cfg)
-        if "max_sweeps" in _node(config, _settings_path(exp, cfg))
-        else _settings_path(exp, PAPER)
-    )
+
+    def set_at(key: str) -> tuple:  # where this configuration's value of ``key`` is written
+        return (_settings_path(exp, cfg) if key in own else _settings_path(exp, PAPER)) + (key,)
+
     train = training_memory(s, per_job)
+    # when one block's activities, not the curves, fill the job, the net's size is the key to name
+    net = next((k for k in ("units", "hidden") if k in s), None)
+    too_big = net is not None and block_memory(s, per_job)[0] > job_memory(per_job, s["max_sweeps"])
     curves = (
         job_memory(n, s["max_sweeps"]),
         (f"{CURVE_COPIES} copies of the error curves: {n} seeds x {s['max_sweeps'] + 1} sweeps x 8 bytes"),
     )
     for job, (need, how), path, fix in (
-        ("train_shard", train, sweeps_at + ("max_sweeps",), "lower max_sweeps or seeds_per_job, or a smaller net"),
+        ("train_shard", train, set_at(net) if too_big else set_at("max_sweeps"),
+         "lower max_sweeps or seeds_per_job, or a smaller net"),
         ("combine_shards", curves, seeds_at, "train fewer seeds or lower max_sweeps"),
     ):  # fmt: skip
         if need > JOB_MEM_MB[job] * 1_000_000:
