@@ -892,7 +892,8 @@ def log_readings_map(
     the heatmap, and a child run per cell with the cell's settings as params, its
     row as metrics and its seeds' rows as a CSV artifact. A map already logged
     with these tables is kept, and any of its cells deleted from the store is
-    logged again; a map logged with other results, or cut short, is replaced.
+    logged again; a map logged with other results is replaced, and so, in a
+    SQLite store (whose lock keeps every other writer out), is one cut short.
     Writes ``marker`` (the store, the run ids) last; returns counts."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -908,8 +909,11 @@ def log_readings_map(
         parents = tracker.runs(exp_id, f"tags.`{TAG}role` = 'readings_map'")
         parent = next((r for r in parents if r.data.tags.get(f"{TAG}result_hash") == digest
                        and r.info.status == "FINISHED"), None)  # fmt: skip
+        # Under SQLite's lock no other writer is logging, so an unfinished run was cut
+        # short; on a server another writer may be, and its unfinished runs are left alone.
+        alone = tracker.sqlite is not None
         for old in parents:  # a map logged with other results, or cut short: it and its cells go
-            if old is not parent:
+            if old is not parent and (old.info.status == "FINISHED" or alone):
                 for child in tracker.runs(exp_id, f"tags.`mlflow.parentRunId` = '{old.info.run_id}'"):
                     tracker.client.delete_run(child.info.run_id)
                 tracker.client.delete_run(old.info.run_id)
@@ -921,7 +925,7 @@ def log_readings_map(
                 cell = child.data.tags.get(f"{TAG}cell")
                 if child.info.status == "FINISHED" and cell in cells and cell not in ids:
                     ids[cell] = child.info.run_id
-                else:  # a cell cut short while being logged again
+                elif child.info.status == "FINISHED" or alone:  # a second copy, or a cell cut short
                     tracker.client.delete_run(child.info.run_id)
             counts["kept"] = len(ids)
         else:
