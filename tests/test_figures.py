@@ -341,3 +341,11 @@ def test_fig4_same_bytes_whatever_the_global_random_state(runs, tmp_path):
         np.random.seed(k)  # noqa: NPY002 -- seaborn's strip-plot jitter would draw from here
         F.save(*F.fig4(ft_run, "rounded", "lowest_final_error"), tmp_path / f"{k}.png")
     assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()
+
+
+def test_log_ticks_label_every_range_with_plain_numbers():
+    """At least two plain ticks inside any range a panel can have, a flat one too."""
+    for bottom, top in ((0.2, 12.0), (3.5, 7.9), (5.2, 5.4), (2.0, 300.0), (1e-4, 0.05)):
+        ticks = F.log_ticks(bottom, top)
+        assert len(ticks) >= 2 and all(bottom <= t <= top for t in ticks), (bottom, top, ticks)
+    assert F.log_ticks(0.2, 12.0) == pytest.approx([0.3, 1, 3, 10])

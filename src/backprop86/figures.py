@@ -91,6 +91,16 @@ def plain_log_axis(ax, axis: str, ticks) -> None:
     a.set_minor_locator(NullLocator())
 
 
+def log_ticks(bottom: float, top: float) -> list[float]:
+    """Plain values for a log axis from ``bottom`` to ``top``: 1 and 3 in each decade, or
+    finer steps where the range holds fewer than two of those."""
+    for steps in ((1, 3), (1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 8)):
+        ticks = [v * 10.0**k for k in range(-6, 7) for v in steps if bottom <= v * 10.0**k <= top]
+        if len(ticks) >= 2:
+            return ticks
+    return [float(f"{bottom:.2g}"), float(f"{top:.2g}")]
+
+
 # --- Fig. 1: the symmetry net ---------------------------------------------------
 
 # Where each layer sits (inputs at the bottom, as the paper draws it) and how far
@@ -597,9 +607,7 @@ def learning_curves(
                 ax.text(paper_sweeps[e], 0.97, f"paper: {paper_sweeps[e]:,} ", transform=ax.get_xaxis_transform(),
                         rotation=90, ha="right", va="top", fontsize=8)  # fmt: skip
             bottom, top = max(lo, 1e-4) / 1.5, hi * 1.5
-            plain_log_axis(
-                ax, "y", [v * 10.0**k for k in range(-4, 5) for v in (1, 3) if bottom <= v * 10.0**k <= top]
-            )
+            plain_log_axis(ax, "y", log_ticks(bottom, top))
             ax.set_ylim(bottom, top)
             ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
             title = (
