@@ -10,7 +10,7 @@ any job or training starts.
 Validation admits only what can run: every number is finite, and every count
 and budget is bounded, either by the schema (with the reason in its
 description) or by the memory a job declares (:data:`JOB_MEM_MB`), computed
-from the settings by :func:`job_memory`.
+from the settings by :func:`training_memory` and :func:`job_memory`.
 """
 
 from __future__ import annotations
@@ -107,13 +107,13 @@ def _mark(path: Path | str, mark) -> str:
 
 def _walk(node, path: tuple, marks: dict, file, walked: set | None = None) -> None:
     """Record where every key and item starts; reject a key given twice in one
-    mapping, and a node met twice (a YAML alias, ``*name``, of an anchor: it can
-    refer to itself or multiply a small file into a huge config)."""
+    mapping, and a mapping or list met twice (a YAML alias, ``*name``, of an anchor:
+    it can refer to itself, or multiply a small file into a huge config)."""
     walked = set() if walked is None else walked
-    if id(node) in walked:
+    if id(node) in walked:  # (an alias of a plain value is only a copy of it, and harmless)
         raise ConfigError(
-            f"{_mark(file, node.start_mark)}: config error at {_where(path)}: YAML anchors and aliases "
-            "(&name, *name) are not accepted; write the value out",
+            f"{_mark(file, marks.get(path, node.start_mark))}: config error at {_where(path)}: YAML aliases "
+            "(*name) of a mapping or list are not accepted; write the value out",
             path,
         )
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
