@@ -240,9 +240,8 @@ def test_fig1_pair_magnitudes_are_read_as_the_claim_reads_them():
     assert facts["median_ratio_largest"] == pytest.approx(sol.ratio_sorted_2.median())
     assert facts["outward_increasing"] == pytest.approx(sol.outward_increasing.mean())
     ticks = [t.get_text() for t in fig.axes[2].get_xticklabels()]
-    assert ticks == ["middle\n/ smallest", "largest\n/ smallest"] and "smallest to largest" in fig.axes[
-        2
-    ].get_title(loc="left")
+    assert ticks == ["middle\n/ smallest", "largest\n/ smallest"]
+    assert "smallest to largest" in fig.axes[2].get_title(loc="left")
     assert assert_titles_fit(fig) == 3
 
 

@@ -256,9 +256,10 @@ def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
 
 def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768) -> dict:
     """What headless Chromium draws of ``page`` in a ``width`` x ``height`` window."""
-    probe = Path(tempfile.mkdtemp()) / (page.stem + ".measure.html")  # beside nothing: the page embeds all
-    probe.write_text(page.read_text().replace("</head>", MEASURE + "</head>", 1))
-    r = chromium(probe.as_uri() + fragment, f"--window-size={width},{height}", "--dump-dom")
+    with tempfile.TemporaryDirectory() as tmp:  # beside nothing: the page embeds all
+        probe = Path(tmp) / (page.stem + ".measure.html")
+        probe.write_text(page.read_text().replace("</head>", MEASURE + "</head>", 1))
+        r = chromium(probe.as_uri() + fragment, f"--window-size={width},{height}", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Uncaught" not in r.stderr
     found = re.search(r'<pre id="measured">(.*?)</pre>', r.stdout, re.S)
@@ -269,11 +270,13 @@ def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768
 def open_categories(report: Path, names: list[str]) -> dict[str, str | None]:
     """What Snakemake's report shows in headless Chromium after a click on each
     category of its results menu (None: the category's link was not there)."""
-    probe = Path(tempfile.mkdtemp()) / report.name
     head, _, tail = report.read_text().rpartition("</body>")  # the last: the page's scripts hold others
-    probe.write_text(head + CATEGORIES % json.dumps(names) + "</body>" + tail)
-    r = chromium(probe.as_uri(), "--window-size=1366,900", "--dump-dom")
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / report.name
+        probe.write_text(head + CATEGORIES % json.dumps(names) + "</body>" + tail)
+        r = chromium(probe.as_uri(), "--window-size=1366,900", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "Uncaught" not in r.stderr, r.stderr[-2000:]
     found = re.search(r'<pre id="measured">(.*?)</pre>', r.stdout, re.S)
     assert found, "the report's load handler did not run"
     return json.loads(html.unescape(found.group(1)))

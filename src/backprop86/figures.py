@@ -675,9 +675,8 @@ def readings_map_figure(
     ``report.verdicts.share``), as in the claims table."""
     layout = readings_map_layout(table, printed)
     n_rows, n_cols = len(layout["rows"]), len(layout["cols"])
-    below = 0.25 + 0.16 * 2 * len(
-        layout["col_axes"]
-    )  # inches under the maps: a name and a value per column axis
+    # inches under the maps: a line for the name and one for the value of each column axis
+    below = 0.25 + 0.16 * 2 * len(layout["col_axes"])
     height = 0.9 + 0.62 * n_rows + below
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, height), gridspec_kw=dict(
         left=0.13, right=0.97, bottom=below / height, top=1 - 0.55 / height, wspace=0.25))  # fmt: skip
@@ -694,9 +693,7 @@ def readings_map_figure(
         if layout["printed"] is not None:
             i, j = layout["printed"]
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
-        ax.set_xticks(
-            range(n_cols), layout["cols"], fontsize=8
-        )  # a column's name and value on lines of their own
+        ax.set_xticks(range(n_cols), layout["cols"], fontsize=8)  # each column: names and values on lines
         ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=8)
         ax.set_title(title, fontsize=9)
     fig.suptitle("The readings map: each cell one reading of the printed family-tree recipe; "

@@ -119,9 +119,8 @@ def _seed_rows(groups: dict, keep: np.ndarray) -> dict:
     return {g: v[keep] if isinstance(v, np.ndarray) and v.ndim == 3 else v for g, v in groups.items()}
 
 
-SEEDS_PER_BLOCK = (
-    128  # seeds computed together: small enough to stay in cache; no seed's numbers depend on it
-)
+# Seeds computed together: small enough to stay in cache; no seed's numbers depend on it.
+SEEDS_PER_BLOCK = 128
 
 
 def train(

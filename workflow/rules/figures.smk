@@ -48,9 +48,8 @@ SHIFT = [e for e, x in config["experiments"].items() if x["task"] == "shift_regi
 if SHIFT:
     FIGURE_RUNS["fig5"] = [(SHIFT[0], "paper")]
     FIGURE_CONFIG["fig5"] = [config_section(SHIFT[0], "paper")]
-if (
-    MAP_CELLS
-):  # drawn from the map's own table: its run is the map's parent (log_readings_map)
+# The map's figure is drawn from its own table: its run is the map's parent (log_readings_map).
+if MAP_CELLS:
     FIGURE_RUNS["readings_map"] = []
     FIGURE_CONFIG["readings_map"] = [
         "readings_map",

@@ -22,7 +22,7 @@ rule train_configuration:
         "../envs/backprop86.yaml"
     threads: 1
     resources:
-        # validation checks that every shard's arrays fit (backprop86.config.job_memory)
+        # validation checks that every job's arrays fit (backprop86.config.training_memory)
         mem_mb=JOB_MEM_MB["train_shard"],
         runtime=60,
     params:
@@ -49,7 +49,7 @@ rule train_shard:
         "../envs/backprop86.yaml"
     threads: 1
     resources:
-        # validation checks that every shard's arrays fit (backprop86.config.job_memory)
+        # validation checks that every job's arrays fit (backprop86.config.training_memory)
         mem_mb=JOB_MEM_MB["train_shard"],
         runtime=60,
     params:
