@@ -372,6 +372,11 @@ def job_memory(n_seeds: int, max_sweeps: int) -> int:
     return CURVE_COPIES * n_seeds * (max_sweeps + 1) * 8
 
 
+def _curves_text(n_seeds: int, max_sweeps: int) -> str:
+    """What :func:`job_memory` counts, for a message."""
+    return f"{CURVE_COPIES} copies of the error curves: {n_seeds} seeds x {max_sweeps + 1} sweeps x 8 bytes"
+
+
 def block_memory(settings: dict, n_seeds: int) -> tuple[int, str]:
     """Bytes one block of training seeds (at most ``learning.SEEDS_PER_BLOCK`` of
     ``n_seeds``) holds at once, and how: :data:`ACTIVITY_COPIES` arrays of every
@@ -390,8 +395,7 @@ def training_memory(settings: dict, n_seeds: int) -> tuple[int, str]:
     curves = job_memory(n_seeds, settings["max_sweeps"])
     block, how = block_memory(settings, n_seeds)
     return PROCESS_MB * 1_000_000 + curves + block, (
-        f"{CURVE_COPIES} copies of the error curves: {n_seeds} seeds x {settings['max_sweeps'] + 1} sweeps x 8 "
-        f"bytes; {how}; and {PROCESS_MB} MB for the process itself"
+        f"{_curves_text(n_seeds, settings['max_sweeps'])}; {how}; and {PROCESS_MB} MB for the process itself"
     )
 
 
@@ -416,10 +420,7 @@ def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
     # when one block's activities, not the curves, fill the job, the net's size is the key to name
     net = next((k for k in ("units", "hidden") if k in s), None)
     too_big = net is not None and block_memory(s, per_job)[0] > job_memory(per_job, s["max_sweeps"])
-    curves = (
-        job_memory(n, s["max_sweeps"]),
-        (f"{CURVE_COPIES} copies of the error curves: {n} seeds x {s['max_sweeps'] + 1} sweeps x 8 bytes"),
-    )
+    curves = job_memory(n, s["max_sweeps"]), _curves_text(n, s["max_sweeps"])
     for job, (need, how), path, fix in (
         ("train_shard", train, set_at(net) if too_big else set_at("max_sweeps"),
          "lower max_sweeps or seeds_per_job, or a smaller net"),

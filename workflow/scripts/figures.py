@@ -5,12 +5,17 @@ SVG and facts JSON."""
 from backprop86.io import job_log
 
 with job_log(snakemake.log[0]):
+    import functools
+
     from backprop86 import figures as F
-    from backprop86.experiments import load_run
+    from backprop86.experiments import load_run as read_run
     from backprop86.figures_iterative import fig5
 
     inp, p = snakemake.input, snakemake.params
     sym, ft = p.symmetry, p.family_trees
+    load_run = functools.cache(
+        read_run
+    )  # figures share runs (Figs. 3 and 4, the learning curves): read each once
 
     draw = {
         "fig1": lambda: F.fig1(load_run(inp.fig1), sym["criterion"], sym["seed_rule"]),
