@@ -11,10 +11,8 @@ where a skip is a failure.
 """
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
 import time
 from collections import Counter
 from contextlib import ExitStack, closing
@@ -58,27 +56,25 @@ def process_start(pid: int) -> str | None:
 
 
 def test_the_cluster_leaves_nothing_behind_when_a_test_fails(tmp_path):
-    """Defined first, so that it runs before the module's cluster starts."""
+    """Defined first, so that it runs before the module's cluster starts. The daemons and
+    the job's long-lived process (its script, which writes its PID and then becomes
+    ``sleep``) were running when the test failed, and all of them stop after it. The
+    job's PID comes from the job itself, not from a listing of its step, which also
+    names transient processes that may exit before they are read."""
     require_cluster()
     etc = sorted(slurm_cluster.ETC.iterdir()) if slurm_cluster.ETC.exists() else None
+    pid_file = tmp_path / "job.pid"
     with pytest.raises(RuntimeError, match="a test failed"), ExitStack() as stack:
         cluster = start_cluster(stack, tmp_path)
         sbatch = ["sbatch", "--parsable", "-A", cluster.account, f"--output={tmp_path}/job.out"]
-        job = slurm_cluster.run([*sbatch, "--wrap", "sleep 300"]).stdout.strip()
+        slurm_cluster.run(
+            [*sbatch, "--wrap", f"echo $$ > {pid_file}.new && mv {pid_file}.new {pid_file} && exec sleep 300"]
+        )
         deadline = time.monotonic() + 60
-        while slurm_cluster.run(["squeue", "-h", "-j", job, "-o", "%T"]).stdout.strip() != "RUNNING":
+        while not pid_file.exists():
             assert time.monotonic() < deadline, "the job did not start"
-            time.sleep(0.5)
-        # squeue says RUNNING once the controller has sent the job; slurmd knows its
-        # processes a moment later
-        listpids = ["scontrol", "listpids", job]
-        while (listed := subprocess.run(listpids, capture_output=True, text=True, timeout=60,
-                                        env={**os.environ, "SLURMD_NODENAME": cluster.node})).returncode:  # fmt: skip
-            assert time.monotonic() < deadline, listed.stdout + listed.stderr
-            time.sleep(0.5)
-        pids = [int(line.split()[0]) for line in listed.stdout.splitlines()[1:]]
-        assert pids, listed.stdout
-        started = {pid: process_start(pid) for pid in [*cluster.pids, *pids]}
+            time.sleep(0.25)
+        started = {pid: process_start(pid) for pid in [*cluster.pids, int(pid_file.read_text())]}
         assert all(started.values()), started
         raise RuntimeError("a test failed")
     assert (sorted(slurm_cluster.ETC.iterdir()) if slurm_cluster.ETC.exists() else None) == etc
