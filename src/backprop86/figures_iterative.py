@@ -151,7 +151,7 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
         ax.set_title(f"start {labels[c]}", fontsize=8, pad=2, loc="center")
     learned = run.result.sweeps_to[criterion][s]
     fig.text(spec.get_position(fig).x0 + spec.get_position(fig).width / 2, 0.93,
-             f"(c) trained shift register, seed {run.seeds[s]}\n({learned} sweeps): units 1-3 (rows)\nat steps 0-3 (columns); black = 1",
+             f"(c) trained shift register, seed {run.seeds[s]}\n({learned} sweeps): units 1-{states.shape[2]} (rows)\nat steps 0-{states.shape[1] - 1} (columns); black = 1",
              ha="center", va="center", fontsize=10)  # fmt: skip
 
 

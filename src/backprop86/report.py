@@ -67,10 +67,6 @@ def data_uri(path: Path, kind: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-def embed_png(path: Path) -> str:
-    return data_uri(path, "png")
-
-
 @dataclass
 class Report:
     """What :func:`build` renders: the page, each figure's caption and the tables

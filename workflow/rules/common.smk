@@ -78,8 +78,12 @@ def run_dir(experiment, configuration):
     return f"results/runs/{experiment}/{configuration}/all_seeds"
 
 
+def dataset_path(experiment):
+    return f"results/data/{config['experiments'][experiment]['task']}.csv"
+
+
 def dataset_of(wildcards):
-    return f"results/data/{config['experiments'][wildcards.experiment]['task']}.csv"
+    return dataset_path(wildcards.experiment)
 
 
 def shard_ranges(experiment, configuration):

@@ -53,7 +53,7 @@ if MAP_CELLS:
     FIGURE_RUNS["readings_map"] = []
     FIGURE_CONFIG["readings_map"] = [
         "readings_map",
-        "experiments.family_trees.settings",
+        f"experiments.{config['readings_map']['experiment']}.settings",
     ]
 PAPER_SWEEPS = {}
 PAPER_CONFIGURATION = {}

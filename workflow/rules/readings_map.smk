@@ -25,7 +25,7 @@ localrules:
 
 rule train_map_cell:
     input:
-        "results/data/family_trees.csv",
+        dataset_path(config["readings_map"]["experiment"]) if MAP_CELLS else [],
     output:
         directory("results/readings_map/{cell}"),
     log:
