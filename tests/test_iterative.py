@@ -292,7 +292,7 @@ def config_with(**settings):
         ),
         (
             dict(task="symmetry", units=3),
-            "experiments.x.settings.units: only the shift_register and sequence_",
+            "experiments.x.settings.units: only the sequence_completion and shift_register",
         ),
         (dict(task="shift_register"), "experiments.x.settings.units: the shift_register task needs units"),
         (dict(task="sequence_completion", units=2), "experiments.x.settings.units: 2 is too few"),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from backprop86.tasks import HeldOut, build_task, held_out_masks
 from backprop86.tasks.family_trees import ITALIAN, RELATIONS, FamilyTrees
@@ -104,7 +105,10 @@ def test_held_out_masks_per_seed_and_fixed():
 
 
 def test_an_unknown_task_is_an_error():
-    with pytest.raises(ValueError, match="unknown task 'parity'; tasks: symmetry, family_trees"):
+    with pytest.raises(
+        ValueError,
+        match="unknown task 'parity'; tasks: family_trees, sequence_completion, shift_register, symmetry",
+    ):
         build_task({"task": "parity"})
 
 
@@ -115,6 +119,43 @@ def test_the_schema_admits_exactly_the_registered_tasks():
 
     experiment = schema()["$defs"]["experiment"]
     assert experiment["properties"]["task"]["enum"] == list(TASKS)
+
+
+def test_a_task_is_a_module_of_the_package_and_one_lacking_part_of_the_contract_is_named(
+    tmp_path, monkeypatch
+):
+    """A module dropped into the tasks package is a task, with no list to edit; one that
+    lacks part of the contract fails in one line naming the module and the part."""
+    import sys
+
+    import backprop86.tasks as tasks
+
+    complete = (ROOT / "src/backprop86/tasks/symmetry.py").read_text().replace("from ..", "from backprop86.")
+    complete = complete.replace("from .base", "from backprop86.tasks.base")
+    (tmp_path / "probe_complete.py").write_text(complete)
+    (tmp_path / "probe_partial.py").write_text(complete.replace("def size(", "def _size("))
+    monkeypatch.setattr(tasks, "__path__", [*tasks.__path__, str(tmp_path)])
+    for name in ("probe_complete", "probe_partial"):
+        monkeypatch.delitem(sys.modules, f"backprop86.tasks.{name}", raising=False)
+    with pytest.raises(TypeError) as error:
+        tasks._discover()
+    assert str(error.value) == (
+        "task module backprop86.tasks.probe_partial lacks size(settings) (its cases and units, for the memory check)"
+    )
+    (tmp_path / "probe_partial.py").unlink()
+    monkeypatch.delitem(sys.modules, "backprop86.tasks.probe_partial", raising=False)
+    found = tasks._discover()
+    assert set(found) == {*tasks.TASKS, "probe_complete"}
+    assert found["probe_complete"].build({"hidden": 2}).targets.shape == (64, 1)
+
+
+def test_a_tasks_own_settings_enter_the_schema_for_it_alone():
+    from backprop86.config import schema, task_settings
+
+    properties = schema()["$defs"]["settings"]["properties"]
+    assert properties["hidden"]["default"] == 2 and properties["steps"]["maximum"] == 64
+    assert task_settings()["symmetry"] == ("hidden",)
+    assert task_settings()["sequence_completion"] == ("units",)
 
 
 @pytest.mark.parametrize(

@@ -270,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
     config_help = f"config file (default: {PROJECT_CONFIG} of the project, found from the current directory)"
 
     d = sub.add_parser("data", help="write one of the paper's datasets as CSV")
-    d.add_argument("dataset", help="a task: symmetry, family_trees, shift_register, ... (as in the config)")
+    d.add_argument("dataset", help="a task, as the config names it (a module of backprop86.tasks)")
     d.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
     d.add_argument("--config", type=Path, default=None, help=config_help + "; sizes the iterative nets")
     d.set_defaults(func=cmd_data)

@@ -72,9 +72,15 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @functools.cache
 def schema() -> dict:
-    """The configuration's JSON schema: every key, its bounds, and the defaults (not to be changed)."""
+    """The configuration's JSON schema: every key, its bounds, and the defaults (not to be
+    changed); the tasks and the settings only some of them take come from the task registry."""
+    from .tasks import TASKS, setting_schemas
+
     text = resources.files("backprop86").joinpath("config.schema.yaml").read_text()
-    return yaml.load(text, Loader=_Loader)
+    out = yaml.load(text, Loader=_Loader)
+    out["$defs"]["experiment"]["properties"]["task"]["enum"] = list(TASKS)
+    out["$defs"]["settings"]["properties"].update(setting_schemas())
+    return out
 
 
 # JSON Schema counts 6.0 as an integer; a count written so would reach range()
@@ -476,10 +482,12 @@ def task_settings() -> dict[str, tuple[str, ...]]:
     """For each task, the settings only it takes."""
     from .tasks import TASKS
 
-    return {name: module.SETTINGS for name, module in TASKS.items()}
+    return {name: tuple(module.SETTINGS) for name, module in TASKS.items()}
 
 
 def _check_semantics(exp: str, cfg: str, s: dict) -> None:
+    from .tasks import SettingError, task_module
+
     path = _settings_path(exp, cfg)
     starts = [p["start_sweep"] for p in s["schedule"]]
     bad = next((k for k, a in enumerate(starts) if (a != 1 if k == 0 else a <= starts[k - 1])), None)
@@ -507,31 +515,13 @@ def _check_semantics(exp: str, cfg: str, s: dict) -> None:
     for key in own[task]:
         if key not in s:
             raise _fail(path + (key,), f"the {task} task needs {key} (no default)")
-    if task == "sequence_completion" and s["units"] < 3:
-        raise _fail(
-            path + ("units",), f"{s['units']} is too few; the sequence net's first 3 units are its outputs"
-        )
-    if task == "family_trees":
-        from .tasks.family_trees import FamilyTrees
-
-        ft = FamilyTrees()
-        for k, (person, rel) in enumerate(s["held_out"] or []):
-            if (person, rel) not in ft.questions:
-                raise _fail(
-                    path + ("held_out", k),
-                    f"[{person}, {rel}] is not one of the {len(ft.questions)} questions "
-                    "(a person of the trees and a relationship they have)",
-                )
-        pool = (
-            len(ft.questions)
-            if s["held_out_from"] == "all"
-            else sum(len(ft.related(*q)) == 1 for q in ft.questions)
-        )
-        if s["n_held_out"] >= pool:
-            raise _fail(
-                path + ("n_held_out",),
-                f"must be below {pool}, the questions held_out_from {s['held_out_from']} draws from",
-            )
+    check = getattr(task_module(task), "check", None)
+    try:
+        if check is not None:
+            check(s)
+    except SettingError as error:
+        key = error.key if isinstance(error.key, tuple) else (error.key,)
+        raise _fail(path + key, str(error)) from None
 
 
 def held_out_count(settings: dict) -> int:

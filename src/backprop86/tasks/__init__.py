@@ -1,26 +1,68 @@
-"""The paper's tasks, one module each, registered under the name the config uses.
+"""The tasks, one module each in this package, registered under the module's name
+(the config's ``task:``). Adding a task is adding a module: the config's schema,
+the ``backprop86`` command and the workflow all follow this registry.
 
-Every module gives ``build(settings) -> Task`` (the net, its inputs and
-targets) and ``frame(settings)`` (the dataset as a table for
-``results/data/``); ``SETTINGS`` names the settings only that task takes, and
-``ITERATIVE`` says whether its net is an iterative one (Fig. 5). Adding a task
-is a new module and a line here.
+A task module gives:
+
+``ITERATIVE``
+    whether its net is an iterative one (Fig. 5), trained unrolled;
+``SETTINGS``
+    the settings only it takes, each a JSON schema (bounds, ``default``,
+    ``description``) that the config's schema admits for this task alone;
+``build(settings) -> Task``
+    the net, its inputs and targets;
+``frame(settings) -> DataFrame``
+    the dataset as a table, for ``results/data/<task>.csv``;
+``size(settings) -> (cases, units)``
+    the training cases and the net's units, computed without building them,
+    for the memory a block of seeds needs;
+
+and may give ``check(settings)``, which raises :class:`SettingError` for a
+setting the schema cannot judge alone.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
-from . import family_trees, sequence_completion, shift_register, symmetry
-from .base import HeldOut, Task, held_out_masks
+from .base import HeldOut, SettingError, Task, held_out_masks
 
-TASKS: dict[str, ModuleType] = {
-    "symmetry": symmetry,
-    "family_trees": family_trees,
-    "shift_register": shift_register,
-    "sequence_completion": sequence_completion,
+CONTRACT = {
+    "ITERATIVE": "ITERATIVE (whether its net is an iterative one)",
+    "SETTINGS": "SETTINGS (the settings only it takes, name -> JSON schema)",
+    "build": "build(settings) (its net, inputs and targets)",
+    "frame": "frame(settings) (its dataset as a table)",
+    "size": "size(settings) (its cases and units, for the memory check)",
 }
+
+
+def _discover() -> dict[str, ModuleType]:
+    tasks = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "base" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        missing = [text for part, text in CONTRACT.items() if not hasattr(module, part)]
+        if missing:
+            raise TypeError(f"task module {module.__name__} lacks {'; '.join(missing)}")
+        tasks[info.name] = module
+    return tasks
+
+
+TASKS: dict[str, ModuleType] = _discover()
 ITERATIVE_TASKS = tuple(name for name, module in TASKS.items() if module.ITERATIVE)
+
+
+def setting_schemas() -> dict[str, dict]:
+    """Every task's own settings, name -> JSON schema; a name two tasks take has one schema."""
+    out: dict[str, dict] = {}
+    for module in TASKS.values():
+        for key, spec in module.SETTINGS.items():
+            if out.setdefault(key, spec) != spec:
+                raise TypeError(f"task module {module.__name__} declares setting {key!r} unlike another task")
+    return out
 
 
 def task_module(name: str) -> ModuleType:
@@ -35,4 +77,14 @@ def build_task(settings: dict) -> Task:
     return task_module(settings["task"]).build(settings)
 
 
-__all__ = ["ITERATIVE_TASKS", "TASKS", "HeldOut", "Task", "build_task", "held_out_masks", "task_module"]
+__all__ = [
+    "ITERATIVE_TASKS",
+    "TASKS",
+    "HeldOut",
+    "SettingError",
+    "Task",
+    "build_task",
+    "held_out_masks",
+    "setting_schemas",
+    "task_module",
+]

@@ -9,6 +9,28 @@ import numpy as np
 from ..net import Architecture, OneHot
 
 
+class SettingError(ValueError):
+    """A task's setting that cannot be used: ``key`` names it (a key, or a path such as
+    ``("held_out", 2)``), the message says why."""
+
+    def __init__(self, key: str | tuple, message: str):
+        self.key = key
+        super().__init__(message)
+
+
+# The units of an iterative net (Fig. 5), a setting of every task that trains one.
+ITERATIVE_UNITS = {
+    "description": (
+        "units of an iterative net; the shift register's patterns have this many bits; the "
+        "sequence net's first 3 units are its outputs. 2 to 16: the shift register trains on all "
+        "2^units patterns, 65,536 at 16 units"
+    ),
+    "type": "integer",
+    "minimum": 2,
+    "maximum": 16,
+}
+
+
 @dataclass(frozen=True)
 class HeldOut:
     """Questions each seed holds out of training: ``fixed`` case indices, or

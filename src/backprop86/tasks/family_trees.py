@@ -14,10 +14,37 @@ import numpy as np
 import pandas as pd
 
 from ..net import Architecture, OneHot
-from .base import HeldOut, Task
+from .base import HeldOut, SettingError, Task
 
 ITERATIVE = False
-SETTINGS = ("held_out", "n_held_out", "held_out_from")
+SETTINGS = {
+    "held_out": {
+        "description": "questions held out, as [person, relationship] pairs, or null to draw them per seed",
+        "type": ["array", "null"],
+        "maxItems": 103,
+        "items": {
+            "type": "array",
+            "prefixItems": [{"type": "string", "maxLength": 64}, {"type": "string", "maxLength": 64}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "default": None,
+    },
+    "n_held_out": {
+        "description": "how many questions each seed holds out when drawn (0 to 103 of the 104)",
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 103,
+        "default": 4,
+    },
+    "held_out_from": {
+        "description": (
+            "draw the held-out questions from all 104 (all) or from those with one answer (single_answer)"
+        ),
+        "enum": ["all", "single_answer"],
+        "default": "all",
+    },
+}
 
 RELATIONS = (
     "father", "mother", "husband", "wife", "son", "daughter",
@@ -198,3 +225,25 @@ def frame(settings: dict | None = None) -> pd.DataFrame:
 def size(settings: dict) -> tuple[int, int]:
     """The training cases (every question) and the net's units (for the memory a block of seeds needs)."""
     return len(FamilyTrees().questions), sum(n for _, n in family_tree_net().groups)
+
+
+def check(settings: dict) -> None:
+    """The held-out questions are questions of the trees, and some are left to train on."""
+    ft = FamilyTrees()
+    for k, (person, rel) in enumerate(settings["held_out"] or []):
+        if (person, rel) not in ft.questions:
+            raise SettingError(
+                ("held_out", k),
+                f"[{person}, {rel}] is not one of the {len(ft.questions)} questions "
+                "(a person of the trees and a relationship they have)",
+            )
+    pool = (
+        len(ft.questions)
+        if settings["held_out_from"] == "all"
+        else sum(len(ft.related(*q)) == 1 for q in ft.questions)
+    )
+    if settings["n_held_out"] >= pool:
+        raise SettingError(
+            "n_held_out",
+            f"must be below {pool}, the questions held_out_from {settings['held_out_from']} draws from",
+        )

@@ -15,11 +15,19 @@ import numpy as np
 import pandas as pd
 
 from ..iterative import IterativeNet, iterative_frame
-from .base import Task
+from .base import ITERATIVE_UNITS, SettingError, Task
 
 ITERATIVE = True
-SETTINGS = ("units",)
+SETTINGS = {"units": ITERATIVE_UNITS}
 SYMBOLS = "ABC"
+
+
+def check(settings: dict) -> None:
+    if settings["units"] < len(SYMBOLS):
+        raise SettingError(
+            "units",
+            f"{settings['units']} is too few; the sequence net's first {len(SYMBOLS)} units are its outputs",
+        )
 
 
 def cases(settings: dict) -> tuple[IterativeNet, np.ndarray, np.ndarray, np.ndarray, list[str]]:

@@ -14,10 +14,22 @@ import numpy as np
 import pandas as pd
 
 from ..iterative import IterativeNet, iterative_frame
-from .base import Task
+from .base import ITERATIVE_UNITS, Task
 
 ITERATIVE = True
-SETTINGS = ("units", "steps")
+SETTINGS = {
+    "units": ITERATIVE_UNITS,
+    "steps": {
+        "description": (
+            "synchronous steps the register runs, with a target after each, 1 to 64: training "
+            "keeps every step's activations to back-propagate through time"
+        ),
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 64,
+        "default": 3,
+    },
+}
 
 
 def binary_patterns(n: int) -> np.ndarray:

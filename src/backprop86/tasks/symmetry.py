@@ -15,7 +15,18 @@ from ..net import layered
 from .base import Task
 
 ITERATIVE = False
-SETTINGS = ("hidden",)
+SETTINGS = {
+    "hidden": {
+        "description": (
+            "hidden units, 1 to 64: as many as the task's 64 input patterns is already enough to "
+            "tell each apart"
+        ),
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 64,
+        "default": 2,
+    },
+}
 N_BITS = 6
 
 
