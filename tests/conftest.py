@@ -1,7 +1,9 @@
 import contextlib
 import importlib.util
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -175,6 +177,21 @@ def server_runs(db_uri: str):
     return pd.DataFrame(query(db_uri, RUNS_SQL), columns=cols)
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports, free now, for servers started next. Below the kernel's
+    ephemeral range: a port from ``bind(0)`` is released before its server binds it, and in
+    between any connection (or another ``bind(0)``) may be given it; below, nothing is."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports: list[int] = []
+    for port in random.sample(range(max(1024, low - 8192), low), 64):
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            ports.append(port)
+        if len(ports) == n:
+            return ports
+    raise RuntimeError(f"no {n} free ports below {low}")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """PostgreSQL on loopback in a temporary data directory and ``mlflow server`` on it,
@@ -187,6 +204,7 @@ def server(tmp_path_factory):
     require(os.geteuid() != 0 or shutil.which("runuser"), "running as root without runuser(1)")
     artifacts = tmp_path_factory.mktemp("server") / "artifacts"
     start = time.perf_counter()
-    with bench.postgres() as db, bench.mlflow_server(db, artifacts) as uri:
+    pg_port, mlflow_port = free_ports(2)
+    with bench.postgres(pg_port) as db, bench.mlflow_server(db, artifacts, port=mlflow_port) as uri:
         print(f"PostgreSQL + mlflow server up in {time.perf_counter() - start:.1f} s")
         yield uri, db, artifacts

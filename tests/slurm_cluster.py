@@ -18,12 +18,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from conftest import free_ports
 
 ETC = Path("/etc/slurm")
 CLUSTER = "backprop86"
@@ -62,12 +63,6 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 class CommandFailed(subprocess.SubprocessError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, ok, timeout: float, logs) -> None:
@@ -258,7 +253,7 @@ def start(stack: contextlib.ExitStack, work: Path) -> Cluster:
         (work / d).mkdir(parents=True)
     node, cpus, memory = node_hardware()
     version = run(["slurmctld", "-V"]).stdout.strip()
-    ports = {k: free_port() for k in ("mariadb", "slurmdbd", "slurmctld", "slurmd")}
+    ports = dict(zip(("mariadb", "slurmdbd", "slurmctld", "slurmd"), free_ports(4)))
     password = secrets.token_hex(12)
     daemons = Daemons(work / "log")
     # MUNGE runs as its own user, with its socket in a directory only it writes
