@@ -204,12 +204,14 @@ def test_unreachable_server_fails_fast_and_keeps_training(tmp_path, server):
     config["experiments"] = {"symmetry": config["experiments"]["symmetry"]}
     config["experiments"]["symmetry"]["settings"]["init_range"] = 0.31  # settings new to the server
     root = copy_project(tmp_path, config)
-    with socket.socket() as s:  # a port where nothing listens
+    # a port where nothing listens: held, not listening, for the whole run (released, it
+    # could be given to another socket, even to the job's own connection, which then reaches itself)
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    start = time.perf_counter()
-    r = snakemake(root, "--cores", "2", "--keep-going", env={"MLFLOW_TRACKING_URI": dead})
-    elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        r = snakemake(root, "--cores", "2", "--keep-going", env={"MLFLOW_TRACKING_URI": dead})
+        elapsed = time.perf_counter() - start
     assert r.returncode != 0
     assert f"MLflow tracking server at {dead} is unreachable" in r.stderr, r.stderr[-3000:]
     assert elapsed < 60, f"took {elapsed:.0f} s to give up"
