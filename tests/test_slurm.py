@@ -232,11 +232,12 @@ def test_a_wrong_account_is_refused_naming_the_accounts(tmp_path, slurm):
     """A site key filled in wrongly: no job reaches the queue, and the error lists the accounts."""
     root = copy_project(tmp_path, TINY)
     fill_profile(root, slurm, account="no_such_account")
-    before = slurm.sacct("-X", "-o", "JobID")
+    every_job = ("-X", "-o", "JobID", "-S", "2000-01-01")  # sacct's default: since midnight, which may pass
+    before = slurm.sacct(*every_job)
     r = run_slurm(root)
     assert r.returncode != 0
     assert "The given account no_such_account appears to be invalid" in r.stderr, r.stderr[-3000:]
     accounts = re.search(r"Available accounts:\n(.*)", r.stderr)[1]
     assert slurm.account in accounts.split(", ")
-    assert not slurm_jobs(r) and slurm.sacct("-X", "-o", "JobID") == before
+    assert not slurm_jobs(r) and slurm.sacct(*every_job) == before
     assert not (root / "results" / "runs").exists()
