@@ -187,7 +187,15 @@ def test_a_live_writers_run_is_not_deleted(tiny_done, tmp_path):
                                                                    "backprop86.writer": writer})  # fmt: skip
         child = client.create_run(exp_id, tags={**tags, "backprop86.role": "seed", "backprop86.seed": "0",
                                                 "mlflow.parentRunId": parent.info.run_id})  # fmt: skip
+        seen = tmp_path / "writer_seen"  # a line per look at the other writer: whether it lived
         code = (
+            "import backprop86.tracking as t\n"
+            "def writer_alive(*args, _alive=t.writer_alive):\n"
+            "    alive = _alive(*args)\n"
+            f"    with open({str(seen)!r}, 'a') as f:\n"
+            "        print(alive, file=f)\n"
+            "    return alive\n"
+            "t.writer_alive = writer_alive\n"
             "from backprop86.tracking import log_configuration as log\n"
             f"print(log({str(run_dir)!r}, 'symmetry', 'paper', {str(tiny_done / 'results/data/symmetry.csv')!r}, "
             f"{[str(p) for p in sorted((tiny_done / 'results/timing/symmetry/paper').glob('*.json'))]!r}, "
@@ -195,7 +203,12 @@ def test_a_live_writers_run_is_not_deleted(tiny_done, tmp_path):
         )
         second = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)  # fmt: skip
-        time.sleep(8)
+        # it found the writer alive, and again a pass later: it is waiting (however slow its start)
+        deadline = time.monotonic() + 120
+        while (seen.read_text().split() if seen.exists() else []).count("True") < 2:
+            assert second.poll() is None, second.communicate()
+            assert time.monotonic() < deadline, "the second writer never looked at the first"
+            time.sleep(0.2)
         assert second.poll() is None, second.communicate()
         for run_id in (parent.info.run_id, child.info.run_id):
             run = client.get_run(run_id)
