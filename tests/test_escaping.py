@@ -8,9 +8,10 @@ import jinja2
 import pandas as pd
 from conftest import TINY
 
-from backprop86 import figures as F
 from backprop86 import report
 from backprop86.claims import COLUMNS, report_settings
+from backprop86.figures.fig2 import fig2
+from backprop86.figures.style import save
 
 
 class Page(HTMLParser):
@@ -37,7 +38,7 @@ def read(html: str) -> list:
 
 
 def render(tmp_path, claim_text: str) -> str:
-    F.save(*F.fig2(), tmp_path / "fig2.png")
+    save(*fig2(), tmp_path / "fig2.png")
     rows = [{c: f"{c}: {claim_text}" for c in COLUMNS} | {"id": "c0", "verdict": "reproduced"}]
     pd.DataFrame(rows).to_csv(tmp_path / "claims.csv", index=False)
     config = copy.deepcopy(TINY)

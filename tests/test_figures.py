@@ -6,12 +6,18 @@ import json
 
 import numpy as np
 import pytest
+from conftest import ROOT, TINY
 from matplotlib.text import Text
 
-from backprop86 import figures as F
 from backprop86.claims import encoding_strengths, person_features
 from backprop86.config import setting_defaults
 from backprop86.experiments import Run, learning_rule, load_run, train_seeds
+from backprop86.figures.fig1 import fig1
+from backprop86.figures.fig2 import check_family_dataset, fig2, fig2_layout
+from backprop86.figures.fig3 import fig3
+from backprop86.figures.fig4 import fig4
+from backprop86.figures.learning_curves import curve_quantiles, learning_curves
+from backprop86.figures.style import log_ticks, save
 from backprop86.learning import TrainResult, total_error
 from backprop86.tasks import build_task
 from backprop86.tasks.family_trees import FamilyTrees
@@ -73,7 +79,7 @@ def assert_titles_fit(fig) -> int:
 
 def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
     sym, _ = runs
-    fig, facts = F.fig1(sym, "within_0_2", "lowest_final_error")
+    fig, facts = fig1(sym, "within_0_2", "lowest_final_error", (1, 2, 4))
     s = list(sym.seeds).index(facts["seed"])
     W1, W2 = sym.result.params["w:in->h1"][s], sym.result.params["w:h1->out"][s]
     arcs = {(a, b): w for a, b, w in facts["layout"]["arcs"]}
@@ -120,7 +126,7 @@ def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
         "negative weight or bias",
     }
     assert_readable(fig)
-    F.save(fig, facts, tmp_path / "fig1.png")
+    save(fig, facts, tmp_path / "fig1.png")
     assert (tmp_path / "fig1.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "fig1.json").is_file()
     assert b"<svg" in (tmp_path / "fig1.svg").read_bytes()[:500]  # the full-resolution version
 
@@ -128,7 +134,7 @@ def test_fig1_arcs_carry_the_saved_weights(runs, tmp_path):
 def test_fig1_ratio_axis_has_plain_ticks(runs):
     sym, _ = runs
     solved = train_seeds({**SYM, "max_sweeps": 3000}, range(8))
-    fig, facts = F.fig1(solved, "within_0_2", "median_sweeps")
+    fig, facts = fig1(solved, "within_0_2", "median_sweeps", (1, 2, 4))
     assert facts["solved_seeds"] > 0
     fig.canvas.draw()
     ticks = [t.get_text() for t in fig.axes[2].get_yticklabels()]
@@ -138,7 +144,7 @@ def test_fig1_ratio_axis_has_plain_ticks(runs):
 
 def test_fig2_draws_every_marriage_and_child_of_the_dataset():
     ft = FamilyTrees()
-    lay = F.fig2_layout(ft)
+    lay = fig2_layout(ft)
     assert set(lay["pos"]) == set(ft.names)
     married = {frozenset(m) for m in lay["marriages"]}
     assert married == {frozenset((a, b)) for a, b in ft.spouse.items()}
@@ -155,12 +161,12 @@ def test_fig2_rejects_a_dataset_that_is_not_the_trees(tmp_path):
     bad = tmp_path / "ft.csv"
     bad.write_text("person1,relation,person2\nColin,aunt,Penelope\n")
     with pytest.raises(ValueError, match="does not hold the 112 facts"):
-        F.check_family_dataset(bad)
+        check_family_dataset(bad)
 
 
 def test_fig3_shows_the_net_s_activity_for_colin_has_aunt(runs):
     _, ft_run = runs
-    fig, facts = F.fig3(ft_run, "rounded", "lowest_final_error", ("Colin", "aunt"))
+    fig, facts = fig3(ft_run, "rounded", "lowest_final_error", ("Colin", "aunt"))
     act = facts["activities"]
     ft = FamilyTrees()
     assert np.flatnonzero(act["person1"]).tolist() == [ft.names.index("Colin")]
@@ -189,7 +195,7 @@ def test_fig3_shows_the_net_s_activity_for_colin_has_aunt(runs):
 
 def test_fig4_diagrams_are_the_saved_person_weights(runs):
     _, ft_run = runs
-    fig, facts = F.fig4(ft_run, "rounded", "lowest_final_error")
+    fig, facts = fig4(ft_run, "rounded", "lowest_final_error")
     s = list(ft_run.seeds).index(facts["seed"])
     W = ft_run.result.params["w:person1->person_code"][s]
     np.testing.assert_array_equal(np.array(facts["weights"]), W)
@@ -233,7 +239,7 @@ def test_fig1_pair_magnitudes_are_read_as_the_claim_reads_them():
     from backprop86.claims import symmetry_solution
 
     solved = train_seeds({**SYM, "max_sweeps": 3000}, range(6))
-    fig, facts = F.fig1(solved, "within_0_2", "median_sweeps")
+    fig, facts = fig1(solved, "within_0_2", "median_sweeps", (1, 2, 4))
     sol = symmetry_solution(solved, "within_0_2")
     assert len(sol) and facts["solved_seeds"] == sol.seed.nunique()
     assert facts["median_ratio_middle"] == pytest.approx(sol.ratio_sorted_1.median())
@@ -247,14 +253,14 @@ def test_fig1_pair_magnitudes_are_read_as_the_claim_reads_them():
 
 def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
     sym, ft_run = runs
-    q = F.curve_quantiles(sym)
+    q = curve_quantiles(sym)
     err = sym.result.error
     last = err[np.arange(len(sym.seeds)), sym.result.sweeps_run]
     assert q["median"].iloc[-1] == pytest.approx(np.median(last))  # stopped seeds keep their final error
     ft_target = train_seeds(FT_TARGET, range(2))
     curves = {("symmetry", "paper"): sym, ("symmetry", "again"): sym,
               ("family_trees", "paper"): ft_target, ("family_trees", "edge"): ft_run}  # fmt: skip
-    fig, facts = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
+    fig, facts = learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
                                    {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
     panels = facts["panels"]
     assert [(p["experiment"], p["configuration"]) for p in panels] == list(curves)
@@ -302,7 +308,7 @@ def test_learning_curve_titles_fit_the_shipped_configurations(runs):
         for c in configurations(config, e):
             curves[(e, c)] = run
     assert max(len(c) for _, c in curves) > 30 and len(configurations(config, "family_trees")) >= 5
-    fig, _ = F.learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
+    fig, _ = learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
                                {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
     assert assert_titles_fit(fig) == len(curves)
     for ax in [a for a in fig.axes if a.get_visible() and a.axison]:  # E on plain ticks, not 10^0
@@ -311,12 +317,12 @@ def test_learning_curve_titles_fit_the_shipped_configurations(runs):
 
 
 def test_fig5_is_drawn_for_the_page(tmp_path):
-    from backprop86.figures_iterative import fig5
+    from backprop86.figures.fig5 import fig5
 
     fig, facts = fig5(SHIFT, train_seeds(SHIFT, range(3)))
     assert_readable(fig)
     assert assert_titles_fit(fig) >= 3
-    F.save(fig, facts, tmp_path / "fig5.png")
+    save(fig, facts, tmp_path / "fig5.png")
     facts = json.loads((tmp_path / "fig5.json").read_text())
     assert facts["seeds"] == 3 and facts["width_px"] <= 1100 and (tmp_path / "fig5.svg").is_file()
 
@@ -325,26 +331,73 @@ def test_fig5_is_drawn_for_the_page(tmp_path):
 def test_same_figure_same_bytes(runs, tmp_path, suffix):
     sym, _ = runs
     for k in (1, 2):
-        F.save(*F.fig1(sym, "within_0_2", "median_sweeps"), tmp_path / f"{k}.{suffix}")
+        save(*fig1(sym, "within_0_2", "median_sweeps", (1, 2, 4)), tmp_path / f"{k}.{suffix}")
     assert (tmp_path / f"1.{suffix}").read_bytes() == (tmp_path / f"2.{suffix}").read_bytes()
 
 
 def test_save_names_a_bad_suffix(tmp_path):
     with pytest.raises(ValueError, match="must be .png or .svg"):
-        F.save(*F.fig2(), tmp_path / "fig2.jpg")
+        save(*fig2(), tmp_path / "fig2.jpg")
 
 
 def test_fig4_same_bytes_whatever_the_global_random_state(runs, tmp_path):
     _, ft_run = runs
     for k in (1, 2):
         np.random.seed(k)  # noqa: NPY002 -- seaborn's strip-plot jitter would draw from here
-        F.save(*F.fig4(ft_run, "rounded", "lowest_final_error"), tmp_path / f"{k}.png")
+        save(*fig4(ft_run, "rounded", "lowest_final_error"), tmp_path / f"{k}.png")
     assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()
 
 
 def test_log_ticks_label_every_range_with_plain_numbers():
     """At least two plain ticks inside any range a panel can have, a flat one too."""
     for bottom, top in ((0.2, 12.0), (3.5, 7.9), (5.2, 5.4), (2.0, 300.0), (1e-4, 0.05)):
-        ticks = F.log_ticks(bottom, top)
+        ticks = log_ticks(bottom, top)
         assert len(ticks) >= 2 and all(bottom <= t <= top for t in ticks), (bottom, top, ticks)
-    assert F.log_ticks(0.2, 12.0) == pytest.approx([0.3, 1, 3, 10])
+    assert log_ticks(0.2, 12.0) == pytest.approx([0.3, 1, 3, 10])
+
+
+def test_a_figure_is_a_module_of_the_package_and_one_lacking_part_of_the_contract_is_named(
+    tmp_path, monkeypatch
+):
+    """A module dropped into the figures package is a figure, with no list to edit; one
+    that lacks part of the contract fails in one line naming the module and the part."""
+    import sys
+
+    import backprop86.figures as figures
+
+    module = (ROOT / "src/backprop86/figures/fig2.py").read_text().replace("from ..", "from backprop86.")
+    module = module.replace("from . import", "from backprop86.figures import").replace(
+        "from .", "from backprop86.figures."
+    )
+    (tmp_path / "probe_complete.py").write_text(module)
+    (tmp_path / "probe_partial.py").write_text(module.replace("CAPTION =", "_CAPTION ="))
+    monkeypatch.setattr(figures, "__path__", [*figures.__path__, str(tmp_path)])
+    for name in ("probe_complete", "probe_partial"):
+        monkeypatch.delitem(sys.modules, f"backprop86.figures.{name}", raising=False)
+    with pytest.raises(TypeError) as error:
+        figures._discover()
+    assert str(error.value) == (
+        "figure module backprop86.figures.probe_partial lacks CAPTION (its caption, a jinja2 template)"
+    )
+    (tmp_path / "probe_partial.py").unlink()
+    monkeypatch.delitem(sys.modules, "backprop86.figures.probe_partial", raising=False)
+    assert set(figures._discover()) == {*figures.FIGURES, "probe_complete"}
+
+
+def test_each_figure_plans_from_the_config_and_is_left_out_where_the_config_has_nothing_for_it():
+    from backprop86.claims import report_settings
+    from backprop86.figures import plans
+
+    tiny = plans(TINY, report_settings(TINY))
+    assert set(tiny) == {"fig1", "fig2", "fig3", "fig4", "learning_curves"}  # no shift register, no map
+    assert tiny["fig1"].runs == (("symmetry", "paper"),) and tiny["fig2"].files == (
+        "results/data/family_trees.csv",
+    )
+    assert tiny["fig2"].shown == (("family_trees", "paper"),) and not tiny["fig2"].runs
+    assert tiny["learning_curves"].runs == (
+        ("symmetry", "paper"),
+        ("symmetry", "hidden_3"),
+        ("family_trees", "paper"),
+    )
+    only_symmetry = {**TINY, "experiments": {"symmetry": TINY["experiments"]["symmetry"]}}
+    assert set(plans(only_symmetry, report_settings(only_symmetry))) == {"fig1", "learning_curves"}

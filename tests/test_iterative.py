@@ -264,8 +264,8 @@ def test_claims_iterative_verdicts_follow_the_config():
 
 
 def test_figure_is_drawn_from_the_model_and_byte_stable(tmp_path):
-    from backprop86.figures import save
-    from backprop86.figures_iterative import fig5
+    from backprop86.figures.fig5 import fig5
+    from backprop86.figures.style import save
 
     run = train_seeds(SHIFT, range(3))
     save(*fig5(SHIFT, run), tmp_path / "a.png")

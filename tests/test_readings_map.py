@@ -163,7 +163,7 @@ def test_claims_row_names_the_nearest_cell_that_learns():
 
 
 def test_heatmap_is_drawn_from_the_table():
-    from backprop86.figures import readings_map_figure
+    from backprop86.figures.readings_map import readings_map_figure
 
     grid = cells(CONFIG)
     rng = np.random.default_rng(3)

@@ -19,11 +19,17 @@ import pandas as pd
 import pytest
 from conftest import ROOT, TINY, copy_project, snakemake
 
-from backprop86 import figures as F
 from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
 from backprop86.config import load, setting_defaults
 from backprop86.experiments import train_seeds
-from backprop86.figures_iterative import fig5
+from backprop86.figures.fig1 import fig1
+from backprop86.figures.fig2 import fig2
+from backprop86.figures.fig3 import fig3
+from backprop86.figures.fig4 import fig4
+from backprop86.figures.fig5 import fig5
+from backprop86.figures.learning_curves import learning_curves
+from backprop86.figures.readings_map import readings_map_figure
+from backprop86.figures.style import save
 from backprop86.readings_map import cells, printed_cell
 from backprop86.report import FIGURES, build, render
 
@@ -121,18 +127,18 @@ def figure_files(tmp_path_factory):
     """Every figure of the report drawn from small trained runs, as the workflow draws them."""
     out = tmp_path_factory.mktemp("figures")
     sym, ft, shift = train_seeds(SYM, range(6)), train_seeds(FT, range(2)), train_seeds(SHIFT, range(3))
-    F.save(*F.fig1(sym, "within_0_2", "median_sweeps"), out / "fig1.png")
-    F.save(*F.fig2(), out / "fig2.png")
-    F.save(*F.fig3(ft, "rounded", "median_sweeps", ("Colin", "aunt")), out / "fig3.png")
-    F.save(*F.fig4(ft, "rounded", "median_sweeps"), out / "fig4.png")
+    save(*fig1(sym, "within_0_2", "median_sweeps", (1, 2, 4)), out / "fig1.png")
+    save(*fig2(), out / "fig2.png")
+    save(*fig3(ft, "rounded", "median_sweeps", ("Colin", "aunt")), out / "fig3.png")
+    save(*fig4(ft, "rounded", "median_sweeps"), out / "fig4.png")
     curves = {("symmetry", "paper"): sym, ("family_trees", "paper"): ft}
-    F.save(*F.learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
-    F.save(*fig5(SHIFT, shift), out / "fig5.png")
+    save(*learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
+    save(*fig5(SHIFT, shift), out / "fig5.png")
     grid = cells(CONFIG)
     table = pd.DataFrame([{**c, "seeds": 2, "learned_by_1500": 0.1 * k, "final_error_median": 40.0,
                            "heldout_mean": 0.2 * k, "heldout_at_least_3": 0.0} for k, c in enumerate(grid.values())])  # fmt: skip
     share = report_settings(CONFIG)["verdicts"]["share"]
-    F.save(*F.readings_map_figure(table, grid[printed_cell(CONFIG)], 4, share), out / "readings_map.png")
+    save(*readings_map_figure(table, grid[printed_cell(CONFIG)], 4, share), out / "readings_map.png")
     return {name: out / f"{name}.png" for name in FIGURES}
 
 
@@ -153,11 +159,15 @@ def claims_files(out: Path) -> list[Path]:
 
 
 PROVENANCE = {
-    name: {"rule": "figures", "script": "workflow/scripts/figures.py", "function": f"backprop86.figures.{name}",
-           "config": [f"report.{name}"],
-           "runs": [{"experiment": "backprop86-symmetry", "configuration": "paper", "run_id": f"run{k}"}]}
+    name: {
+        "rule": "figure",
+        "script": "workflow/scripts/figure.py",
+        "function": f"backprop86.figures.{name}.draw",
+        "config": [f"report.{name}"],
+        "runs": [{"experiment": "backprop86-symmetry", "configuration": "paper", "run_id": f"run{k}"}],
+    }
     for k, name in enumerate(FIGURES)
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +208,7 @@ def test_report_has_every_figure_claim_and_no_broken_link(rendered, figure_files
     assert len(page.provenance) == len(FIGURES)
     for line, (name, p) in zip(page.provenance, PROVENANCE.items()):
         for piece in (
-            "rule figures",
+            "rule figure",
             p["script"],
             p["function"],
             p["config"][0],

@@ -24,10 +24,8 @@ import yaml
 
 from .claims import COLUMNS, settings_diff, tally, with_grouping
 from .config import resolve
+from .figures import FIGURES
 
-FIGURES = ("fig1", "fig2", "fig3", "fig4", "learning_curves", "fig5", "readings_map")
-TITLES = {"fig1": "Fig. 1", "fig2": "Fig. 2", "fig3": "Fig. 3", "fig4": "Fig. 4",
-          "learning_curves": "Learning curves", "fig5": "Fig. 5", "readings_map": "The readings map"}  # fmt: skip
 REFERENCE = (
     'D. E. Rumelhart, G. E. Hinton and R. J. Williams, "Learning representations by '
     'back-propagating errors", Nature 323, 533-536 (1986)'
@@ -36,12 +34,20 @@ DOI = "https://doi.org/10.1038/323533a0"
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("backprop86", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,  # a caption naming a missing fact fails, never renders blank
         keep_trailing_newline=True,
     )
+    env.globals["num"] = lambda x, fmt="%.2f": fmt % x if x is not None else "n/a"
+    return env
+
+
+def caption(env: jinja2.Environment, name: str, facts: dict, readings: dict, settings: dict) -> str:
+    """A figure's caption: its module's ``CAPTION`` with the figure's facts and the config's readings."""
+    template = env.from_string(FIGURES[name].CAPTION)
+    return template.render(f=facts, readings=readings, settings=settings).strip()
 
 
 def read_claims(path: Path) -> pd.DataFrame:
@@ -132,15 +138,12 @@ def build(
             "facts": facts,
             "width": facts.get("width_px"),
             "height": facts.get("height_px"),
-            "title": TITLES[name],
+            "title": FIGURES[name].TITLE,
             "provenance": provenance.get(name),
         }
     readings = readings_of(config, settings)
     env = environment()
-    captions_module = env.get_template("captions.html.j2").make_module(
-        {"readings": readings, "settings": settings}
-    )
-    captions = {name: str(getattr(captions_module, name)(f["facts"])).strip() for name, f in figs.items()}
+    captions = {name: caption(env, name, f["facts"], readings, settings) for name, f in figs.items()}
     page = env.get_template("report.html.j2").render(
         reference=REFERENCE, doi=DOI, claims=rows, grouped=grouped, by_id={r["id"]: r for r in rows},
         readings=readings, figures=figs, captions=captions, settings=settings,

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from backprop86 import io
+from backprop86 import io, paths
+from backprop86.paths import run_dir
 from backprop86.config import (
     JOB_MEM_MB,
     ConfigError,
@@ -74,12 +75,8 @@ def all_configurations():
     return [(e, c) for e in config["experiments"] for c in configurations(config, e)]
 
 
-def run_dir(experiment, configuration):
-    return f"results/runs/{experiment}/{configuration}/all_seeds"
-
-
 def dataset_path(experiment):
-    return f"results/data/{config['experiments'][experiment]['task']}.csv"
+    return paths.dataset(config["experiments"][experiment]["task"])
 
 
 def dataset_of(wildcards):
@@ -188,27 +185,6 @@ def drop_stale_logging(outputs):
             shutil.rmtree(outputs[marker], ignore_errors=True)
 
 
-def config_section(experiment, configuration):
-    """Where a configuration's settings live in config/config.yaml."""
-    if configuration == "paper":
-        return f"experiments.{experiment}.settings"
-    return f"experiments.{experiment}.variants.{configuration}"
-
-
-def figure_outputs(name, labels):
-    """A figure's PNG (in Snakemake's report), its full-resolution SVG and its facts."""
-    return dict(
-        png=report(
-            f"results/figures/{name}.png",
-            caption=f"../report/{name}.rst",
-            category="The paper's figures",
-            labels=labels,
-        ),
-        svg=f"results/figures/{name}.svg",
-        facts=f"results/figures/{name}.json",
-    )
-
-
 def locked_by_snakemake():
     """Paths a Snakemake process holds locked here (one still running, or killed
     without `snakemake --unlock`): its outputs may be half written."""
@@ -275,7 +251,7 @@ def repair_datasets():
     written again in place, with its old time, so that nothing that read it reruns:
     training builds its cases from the settings, not from the CSV."""
     for task, experiment in FIRST_OF_TASK.items():
-        path = Path(f"results/data/{task}.csv")
+        path = Path(paths.dataset(task))
         if not path.is_file():
             continue
         want = io.csv_bytes(TASKS[task].frame(resolve(config, experiment)))

@@ -4,7 +4,6 @@
 # table as a page of its own.
 from backprop86.tracking import experiment_name
 
-REPORT_FIGURES = {n: f"results/figures/{n}.png" for n in FIGURE_RUNS}
 REPORT_TABLES = {
     "claims": "results/tables/claims.csv",
     **(
@@ -12,7 +11,7 @@ REPORT_TABLES = {
     ),
     "configurations": "results/tables/configurations.csv",
 }
-TABLE_LABELS = {  # one label each, as FIGURE_LABELS
+TABLE_LABELS = {  # one label each, as the figures' (figures.smk)
     "claims": {"table": "claims.csv: every claim of Figs. 1-4, by reading"},
     "claims_iterative": {"table": "claims_iterative.csv: the claims of Fig. 5"},
     "configurations": {"table": "configurations.csv: one row per configuration"},
@@ -46,9 +45,9 @@ rule report:
     input:
         claims=["results/tables/claims.csv"]
         + (["results/tables/claims_iterative.csv"] if ITERATIVE else []),
-        figures=list(REPORT_FIGURES.values()),
-        full=[f"results/figures/{n}.svg" for n in FIGURE_RUNS],
-        facts=[f"results/figures/{n}.json" for n in FIGURE_RUNS],
+        figures=[f"results/figures/{n}.png" for n in PLANS],
+        full=[f"results/figures/{n}.svg" for n in PLANS],
+        facts=[f"results/figures/{n}.json" for n in PLANS],
         logged="reports/mlflow_runs.json",
         tables=list(REPORT_TABLES.values()),
     output:
@@ -58,7 +57,7 @@ rule report:
             category="The report",
             labels={"file": "backprop86.html: claims, figures, provenance"},
         ),
-        captions=[f"results/report/captions/{n}.html" for n in FIGURE_RUNS],
+        captions=[f"results/report/captions/{n}.html" for n in PLANS],
         tables=[
             report(
                 f"results/report/{name}.html",
@@ -76,16 +75,16 @@ rule report:
     params:
         config=config,
         settings=REPORT,
-        names=list(REPORT_FIGURES),
+        names=list(PLANS),
         tables=list(REPORT_TABLES),
         provenance={
-            n: {
-                "rule": "figures" if n in PAPER_FIGURES else n,
-                "script": f"workflow/scripts/{'figures' if n in PAPER_FIGURES else n}.py",
-                "function": FIGURE_FUNCTIONS[n],
-                "config": FIGURE_CONFIG[n],
+            name: {
+                "rule": "figure",
+                "script": "workflow/scripts/figure.py",
+                "function": f"backprop86.figures.{name}.draw",
+                "config": list(p.config),
             }
-            for n in FIGURE_RUNS
+            for name, p in PLANS.items()
         },
         experiments=[experiment_name(e) for e in config["experiments"]]
         + ([experiment_name("readings_map")] if MAP_CELLS else []),

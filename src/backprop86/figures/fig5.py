@@ -10,21 +10,47 @@ weight it is a copy of, so the drawing shows which weights are tied.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch
 
-matplotlib.use("Agg")
+from ..claims_iterative import strictest
+from ..config import resolve
+from ..experiments import Run
+from ..iterative import INPUT, RECURRENT, IterativeNet
+from ..net import weight_key
+from ..tasks import build_task, task_module
+from . import Plan, config_section
+from .style import LINE_COLOURS, WIDTH
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
+TITLE = "Fig. 5"
+LABEL = "Fig. 5: an iterative net and its layered equivalent"
+CAPTION = """\
+<strong>Fig. 5.</strong> The paper drew a synchronous iterative net beside the layered net with shared weights it is equivalent to.
+Regenerated from our trained iterative nets: (a) the recurrent net, (b) the same net unrolled over {{ f.steps }} steps, every copy of a
+weight labelled with the shared weight it copies, (c) the states of {{ f.example }}. {{ f.learned }} of {{ f.seeds }} seeds met
+<code>{{ f.criterion }}</code>{% if f.median_sweeps is not none %}, in a median of {{ "%g"|format(f.median_sweeps) }} sweeps{% endif %}.
+Its claims are the <code>iterative_*</code> rows of the claims table.
+"""
 
-from .claims_iterative import strictest  # noqa: E402
-from .experiments import Run  # noqa: E402
-from .figures import LINE_COLOURS, WIDTH  # noqa: E402  (the project's style and sizes)
-from .iterative import INPUT, RECURRENT, IterativeNet  # noqa: E402
-from .net import weight_key  # noqa: E402
-from .tasks import build_task, task_module  # noqa: E402
+
+def plan(config: dict, settings: dict) -> Plan | None:
+    """The first shift-register experiment's published settings: panel (c) draws a shift register's states."""
+    shift = [e for e, x in config["experiments"].items() if x["task"] == "shift_register"]
+    if not shift:
+        return None
+    return Plan(
+        runs=((shift[0], "paper"),),
+        params={"settings": resolve(config, shift[0])},
+        config=(config_section(shift[0], "paper"),),
+    )
+
+
+def draw(plan: Plan, runs: dict, files: list) -> tuple[Figure, dict]:
+    (run,) = runs.values()
+    return fig5(plan.params["settings"], run)
+
 
 UNIT = dict(s=420, c="white", edgecolors="black", linewidths=1.2, zorder=3)
 
