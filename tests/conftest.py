@@ -16,41 +16,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
-# A configuration small enough for tests: every stage of the workflow, seconds of training.
-TINY = {
-    "seeds_per_job": 4,
-    "experiments": {
-        "symmetry": {
-            "task": "symmetry",
-            "seeds": 6,
-            "settings": {
-                "hidden": 2,
-                "init_range": 0.3,
-                "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
-                "max_sweeps": 400,
-                "stop_at": "within_0_2",
-                "criteria": {"rounded": 0.5, "within_0_2": 0.2},
-            },
-            "variants": {"hidden_3": {"hidden": 3}},
-        },
-        "family_trees": {
-            "task": "family_trees",
-            "seeds": 3,
-            "settings": {
-                "init_range": 0.3,
-                "schedule": [
-                    {"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5},
-                    {"start_sweep": 21, "epsilon": 0.01, "alpha": 0.9},
-                ],
-                "weight_decay": 0.002,
-                "margin": 0.2,
-                "max_sweeps": 30,
-                "criteria": {"rounded": 0.5, "within_0_2": 0.2},
-            },
-        },
-    },
-    "tracking": {"curve_points": 50},
-}
+# The small config (config/small.yaml): every stage of the workflow, seconds of training.
+TINY = yaml.safe_load((ROOT / "config" / "small.yaml").read_text())
 
 
 def copy_project(dest: Path, config: dict | None = None) -> Path:
