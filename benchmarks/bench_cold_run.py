@@ -87,9 +87,19 @@ def training_cpu(repo: Path, work: Path) -> dict:
     per, start_load = {}, load()
     for experiment in config["experiments"]:
         for configuration in configurations(config, experiment):
-            cmd = [sys.executable, "-m", "backprop86.cli", "train", experiment, "--configuration",
-                   configuration, "--config", str(repo / "config/config.yaml"),
-                   "--out", str(work / experiment / configuration)]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "backprop86.cli",
+                "train",
+                experiment,
+                "--configuration",
+                configuration,
+                "--config",
+                str(repo / "config/config.yaml"),
+                "--out",
+                str(work / experiment / configuration),
+            ]
             _, cpu, r = timed(cmd, repo, env)
             if r.returncode != 0:
                 raise SystemExit(f"training {experiment}/{configuration} failed:\n{r.stderr[-3000:]}")
@@ -97,19 +107,36 @@ def training_cpu(repo: Path, work: Path) -> dict:
     cells = {}
     if "readings_map" in config:  # the map's cells are training too, one process each as in the workflow
         names = subprocess.run(
-            [sys.executable, "-c", MAP_CELLS, str(repo / "config/config.yaml")], cwd=repo, env=env,
-            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+            [sys.executable, "-c", MAP_CELLS, str(repo / "config/config.yaml")],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         for cell in names:
-            cmd = [sys.executable, "-c", TRAIN_CELL, str(repo / "config/config.yaml"), cell,
-                   str(work / "readings_map" / cell)]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-c",
+                TRAIN_CELL,
+                str(repo / "config/config.yaml"),
+                cell,
+                str(work / "readings_map" / cell),
+            ]
             _, cpu, r = timed(cmd, repo, env)
             if r.returncode != 0:
                 raise SystemExit(f"training map cell {cell} failed:\n{r.stderr[-3000:]}")
             cells[cell] = round(cpu, 1)
     configs_cpu, map_cells = round(sum(per.values()), 1), round(sum(cells.values()), 1)
-    return {"train_cpu_s": round(configs_cpu + map_cells, 1), "configurations_cpu_s": configs_cpu,
-            "map_cells_cpu_s": map_cells, "per_configuration": per, "per_cell": cells,
-            "load_before": start_load, "load_after": load()}  # fmt: skip
+    return {
+        "train_cpu_s": round(configs_cpu + map_cells, 1),
+        "configurations_cpu_s": configs_cpu,
+        "map_cells_cpu_s": map_cells,
+        "per_configuration": per,
+        "per_cell": cells,
+        "load_before": start_load,
+        "load_after": load(),
+    }
 
 
 # What the workflow's train_map_cell jobs run, one cell per process.
@@ -138,23 +165,38 @@ def store_counts(repo: Path) -> dict:
     expected_parents = len(pairs)
     db = repo / "mlflow.db"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-        role = dict(con.execute(
-            "select value, count(*) from tags where key = 'backprop86.role' group by value").fetchall())  # fmt: skip
+        role = dict(
+            con.execute(
+                "select value, count(*) from tags where key = 'backprop86.role' group by value"
+            ).fetchall()
+        )
         finished = con.execute(
             "select count(*) from runs r join tags t on t.run_uuid = r.run_uuid and t.key = 'backprop86.role' "
             "where r.status = 'FINISHED' and r.lifecycle_stage = 'active' "
-            "and t.value in ('seed', 'configuration')").fetchone()[0]  # fmt: skip
+            "and t.value in ('seed', 'configuration')"
+        ).fetchone()[0]
         points = con.execute("select count(*) from metrics").fetchone()[0]
         curves = con.execute("select count(distinct run_uuid) from metrics where key = 'error'").fetchone()[0]
     size = sum(p.stat().st_size for p in repo.glob("mlflow.db*"))
     artifacts = sum(p.stat().st_size for p in (repo / "mlruns").rglob("*") if p.is_file())
-    complete = (role.get("seed") == expected_seeds and role.get("configuration") == expected_parents
-                and finished == expected_seeds + expected_parents and curves >= expected_seeds)  # fmt: skip
+    complete = (
+        role.get("seed") == expected_seeds
+        and role.get("configuration") == expected_parents
+        and finished == expected_seeds + expected_parents
+        and curves >= expected_seeds
+    )
     if not complete:
-        raise SystemExit(f"MLflow store incomplete: {role}, {finished} finished, {curves} curves; "
-                         f"expected {expected_seeds} seeds and {expected_parents} parents")  # fmt: skip
-    return {"runs": finished, "seed_runs": role["seed"], "metric_points": points,
-            "db_mb": round(size / 2**20, 1), "artifacts_mb": round(artifacts / 2**20, 1)}  # fmt: skip
+        raise SystemExit(
+            f"MLflow store incomplete: {role}, {finished} finished, {curves} curves; "
+            f"expected {expected_seeds} seeds and {expected_parents} parents"
+        )
+    return {
+        "runs": finished,
+        "seed_runs": role["seed"],
+        "metric_points": points,
+        "db_mb": round(size / 2**20, 1),
+        "artifacts_mb": round(artifacts / 2**20, 1),
+    }
 
 
 def main() -> None:
@@ -171,11 +213,18 @@ def main() -> None:
             train = training_cpu(repo, Path(tmp) / f"train{k}")
             ratio = run["cold_wall_s"] / (train["train_cpu_s"] / args.cores)
             without_map = run["cold_wall_s"] / (train["configurations_cpu_s"] / args.cores)
-            rounds.append({"ratio": round(ratio, 2), "ratio_configurations_only": round(without_map, 2),
-                           **run, "train": train})  # fmt: skip
+            rounds.append(
+                {
+                    "ratio": round(ratio, 2),
+                    "ratio_configurations_only": round(without_map, 2),
+                    **run,
+                    "train": train,
+                }
+            )
             print(json.dumps(rounds[-1]), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     result = {
         "commit": commit,
         "cores": args.cores,
@@ -191,11 +240,13 @@ def main() -> None:
     }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"ratio = cold wall {statistics.median(result['cold_wall_s']):.1f} s / "
-          f"(training {statistics.median(result['train_cpu_s']):.1f} CPU-s / {args.cores} cores) "
-          f"= {result['ratio_median']:.2f}   (target <= 1.6; commit {commit}; load now {load()})\n"
-          f"(training counts the readings map's cells; counting the configurations alone, as "
-          f"before the map was part of the default run: {result['ratio_configurations_only_median']:.2f})")  # fmt: skip
+    print(
+        f"ratio = cold wall {statistics.median(result['cold_wall_s']):.1f} s / "
+        f"(training {statistics.median(result['train_cpu_s']):.1f} CPU-s / {args.cores} cores) "
+        f"= {result['ratio_median']:.2f}   (target <= 1.6; commit {commit}; load now {load()})\n"
+        f"(training counts the readings map's cells; counting the configurations alone, as "
+        f"before the map was part of the default run: {result['ratio_configurations_only_median']:.2f})"
+    )
 
 
 if __name__ == "__main__":

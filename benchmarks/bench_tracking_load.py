@@ -75,8 +75,9 @@ def postgres(port: int | None = None, database: str = "mlflow"):
     """
     bindir = pg_bin()
     if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): "
-                           "apt-get install postgresql")  # fmt: skip
+        raise RuntimeError(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): apt-get install postgresql"
+        )
     port = port or free_port()
     sudo = _as_postgres_user()
     home = Path(tempfile.mkdtemp(prefix="backprop86-pg-"))
@@ -96,8 +97,10 @@ def postgres(port: int | None = None, database: str = "mlflow"):
             run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", database)
             yield f"postgresql://postgres@127.0.0.1:{port}/{database}"
         finally:
-            subprocess.run([*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                [*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -126,9 +129,21 @@ def mlflow_server(backend_uri: str, artifacts: Path, port: int | None = None, wo
     artifacts.mkdir(parents=True, exist_ok=True)
     log = artifacts.parent / f"mlflow-server-{port}.log"
     mlflow = Path(sys.executable).with_name("mlflow")
-    cmd = [str(mlflow) if mlflow.is_file() else "mlflow", "server", "--backend-store-uri", backend_uri,
-           "--serve-artifacts", "--artifacts-destination", str(artifacts),
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    cmd = [
+        str(mlflow) if mlflow.is_file() else "mlflow",
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--serve-artifacts",
+        "--artifacts-destination",
+        str(artifacts),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -177,8 +192,13 @@ def stored(db_uri: str, experiment: str) -> dict:
         curves = [(int(seed), n) for seed, n in cur.fetchall()]
         cur.execute("select experiment_id from experiments where name = %s", (experiment,))
         row = cur.fetchone()
-    return {"status": status, "runs": sum(status.values()), "points": points, "curves": curves,
-            "experiment_id": row and str(row[0])}  # fmt: skip
+    return {
+        "status": status,
+        "runs": sum(status.values()),
+        "points": points,
+        "curves": curves,
+        "experiment_id": row and str(row[0]),
+    }
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -192,15 +212,32 @@ def make_run(work: Path, seeds: int, sweeps: int) -> tuple[Path, Path, Path]:
     from backprop86.config import setting_defaults
     from backprop86.experiments import train_seeds
 
-    settings = {**setting_defaults("symmetry"), "task": "symmetry", "seeds": seeds, "weight_decay": 0.0, "margin": 0.0,
-                "margin_error": "from_target", "stop_at": None, "hidden": 2, "init_range": 0.3,
-                "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": sweeps,
-                "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
+    settings = {
+        **setting_defaults("symmetry"),
+        "task": "symmetry",
+        "seeds": seeds,
+        "weight_decay": 0.0,
+        "margin": 0.0,
+        "margin_error": "from_target",
+        "stop_at": None,
+        "hidden": 2,
+        "init_range": 0.3,
+        "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+        "max_sweeps": sweeps,
+        "criteria": {"rounded": 0.5, "within_0_2": 0.2},
+    }
     run_dir, dataset, timing = work / "run", work / "symmetry.csv", work / "timing.json"
     start = time.time()
     train_seeds(settings, range(seeds)).write(run_dir)
-    io.save_json(timing, {"first_seed": 0, "last_seed": seeds - 1, "start_ms": int(start * 1000),
-                          "end_ms": int(time.time() * 1000)})  # fmt: skip
+    io.save_json(
+        timing,
+        {
+            "first_seed": 0,
+            "last_seed": seeds - 1,
+            "start_ms": int(start * 1000),
+            "end_ms": int(time.time() * 1000),
+        },
+    )
     io.save_csv(dataset, task_dataset("symmetry"))
     return run_dir, dataset, timing
 
@@ -215,7 +252,7 @@ def sent_per_job(run_dir: Path, timing: Path) -> dict:
         curve_steps,
         quartile_curves,
         read_timings,
-    )  # fmt: skip
+    )
 
     run = load_run(run_dir)
     times, points = TrainingTimes(run, read_timings([timing])), CURVE_POINTS
@@ -223,18 +260,32 @@ def sent_per_job(run_dir: Path, timing: Path) -> dict:
     n_points += len(_summary_metrics(run, times, quartile_curves(run), points))
     parent_files = 1 + sum((run_dir / n).is_file() for n in ("summary.csv", "settings.json", "heldout.csv"))
     met = lambda s: [int(f[s]) for f in run.result.sweeps_to.values() if f[s] >= 0]  # noqa: E731
-    curve = {int(seed): len(curve_steps(int(run.result.sweeps_run[s]), met(s), points))
-             for s, seed in enumerate(run.seeds)}  # fmt: skip
-    return {"runs": 1 + len(run.seeds), "points": n_points, "artifacts": 3 * len(run.seeds) + parent_files,
-            "curve": curve}  # fmt: skip
+    curve = {
+        int(seed): len(curve_steps(int(run.result.sweeps_run[s]), met(s), points))
+        for s, seed in enumerate(run.seeds)
+    }
+    return {
+        "runs": 1 + len(run.seeds),
+        "points": n_points,
+        "artifacts": 3 * len(run.seeds) + parent_files,
+        "curve": curve,
+    }
 
 
 def worker(uri: str, run_dir: str, dataset: str, timing: str, configuration: str, marker: str) -> None:
     from backprop86.tracking import log_configuration
 
     start = time.perf_counter()
-    counts = log_configuration(Path(run_dir), EXPERIMENT, configuration, Path(dataset), [Path(timing)],
-                               Path(marker), curve_points=CURVE_POINTS, uri=uri)  # fmt: skip
+    counts = log_configuration(
+        Path(run_dir),
+        EXPERIMENT,
+        configuration,
+        Path(dataset),
+        [Path(timing)],
+        Path(marker),
+        curve_points=CURVE_POINTS,
+        uri=uri,
+    )
     print(json.dumps({"configuration": configuration, "seconds": time.perf_counter() - start, **counts}))
 
 
@@ -264,7 +315,7 @@ def drive(
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-        )  # fmt: skip
+        )
         for k in range(jobs)
     ]
     results, failures = [], []
@@ -281,22 +332,32 @@ def drive(
     if artifacts is not None and db["experiment_id"] is not None:  # served artifacts: <dest>/<experiment id>/
         artifact_files = sum(1 for p in (Path(artifacts) / db["experiment_id"]).rglob("*") if p.is_file())
     report = {
-        "jobs": jobs, "jobs_failed": len(failures), "seeds": seeds, "sweeps": sweeps,
-        "runs_sent": jobs * per_job["runs"], "runs_stored": db["runs"], "run_status": db["status"],
-        "points_sent": jobs * per_job["points"], "points_stored": db["points"],
+        "jobs": jobs,
+        "jobs_failed": len(failures),
+        "seeds": seeds,
+        "sweeps": sweeps,
+        "runs_sent": jobs * per_job["runs"],
+        "runs_stored": db["runs"],
+        "run_status": db["status"],
+        "points_sent": jobs * per_job["points"],
+        "points_stored": db["points"],
         "error_curves_complete": curves_ok,
-        "artifacts_sent": jobs * per_job["artifacts"], "artifacts_stored": artifact_files,
-        "train_seconds": round(t1 - t0, 1), "logging_seconds": round(t2 - t1, 1),
+        "artifacts_sent": jobs * per_job["artifacts"],
+        "artifacts_stored": artifact_files,
+        "train_seconds": round(t1 - t0, 1),
+        "logging_seconds": round(t2 - t1, 1),
         "slowest_job_seconds": round(max((r["seconds"] for r in results), default=0), 1),
         "points_per_second": round(jobs * per_job["points"] / (t2 - t1)),
         "failures": failures,
-    }  # fmt: skip
+    }
     report["ok"] = (
-        not failures and report["runs_sent"] == report["runs_stored"]
+        not failures
+        and report["runs_sent"] == report["runs_stored"]
         and db["status"] == {"FINISHED/active": report["runs_sent"]}
-        and report["points_sent"] == report["points_stored"] and curves_ok
+        and report["points_sent"] == report["points_stored"]
+        and curves_ok
         and artifact_files in (None, report["artifacts_sent"])
-    )  # fmt: skip
+    )
     return report
 
 

@@ -110,7 +110,10 @@ def worker(case: str, config_file: Path) -> dict:
                 else:  # its iterative nets trained every seed until the slowest stopped
                     computed = int(len(sweeps_run) * (sweeps_run.max() + 1))
             out["configurations"][f"{experiment}/{configuration}"] = {
-                "cpu": seconds, "needed": needed, "computed": computed}  # fmt: skip
+                "cpu": seconds,
+                "needed": needed,
+                "computed": computed,
+            }
             out["cpu"] += seconds
             out["needed"] += needed
             out["computed"] += computed
@@ -119,8 +122,14 @@ def worker(case: str, config_file: Path) -> dict:
 
 def measure(src: Path, case: str, config_file: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src / "src")}
-    r = subprocess.run([sys.executable, __file__, "--worker", case, "--config", str(config_file)], env=env, cwd=src,
-                       capture_output=True, text=True, check=False)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, __file__, "--worker", case, "--config", str(config_file)],
+        env=env,
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if r.returncode != 0:
         raise SystemExit(f"measurement {case} in {src} failed:\n{r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -132,8 +141,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="runs of each measurement (medians are shown)")
     p.add_argument("--family-seeds", type=int, default=1000, help="seeds of the 1,000-seed family-tree case")
     p.add_argument("--skip-workload", action="store_true", help="leave out (b)")
-    p.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml",
-                   help="the config both checkouts train (default: this checkout's config/config.yaml)")  # fmt: skip
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / "config" / "config.yaml",
+        help="the config both checkouts train (default: this checkout's config/config.yaml)",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -155,20 +168,26 @@ def main() -> None:
     print(file=sys.stderr)
     med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     ref = statistics.median(r["reference"] for c in results.values() for runs in c.values() for r in runs)
-    print(f"(c) yardstick: one seed, 6-2-1 symmetry net, {REFERENCE_SWEEPS} sweeps, per-seed NumPy loop: "
-          f"{ref * 1e3:.1f} ms CPU = {ref / (REFERENCE_SWEEPS + 1) * 1e6:.1f} us a seed-sweep (median)\n")  # fmt: skip
+    print(
+        f"(c) yardstick: one seed, 6-2-1 symmetry net, {REFERENCE_SWEEPS} sweeps, per-seed NumPy loop: "
+        f"{ref * 1e3:.1f} ms CPU = {ref / (REFERENCE_SWEEPS + 1) * 1e6:.1f} us a seed-sweep (median)\n"
+    )
     names = list(trees)
     print("(a) fixed sweeps: CPU seconds; in () per seed-sweep relative to (c)'s")
-    print(f"{'net':14s} {'sweeps':>6s} {'seeds':>6s} " + " ".join(f"{n:>20s}" for n in names)
-          + ("  this/against" if len(names) == 2 else ""))  # fmt: skip
+    print(
+        f"{'net':14s} {'sweeps':>6s} {'seeds':>6s} "
+        + " ".join(f"{n:>20s}" for n in names)
+        + ("  this/against" if len(names) == 2 else "")
+    )
     for case in cases[:-1] if not args.skip_workload else cases:
         _, experiment, sweeps, n = case.split(":")
         cells, secs = [], []
         for name in names:
             runs = results[case][name]
             s = med(runs, "cpu")
-            rel = statistics.median(r["cpu"] / r["reference"] * (REFERENCE_SWEEPS + 1) / r["seed_sweeps"]
-                                    for r in runs)  # fmt: skip
+            rel = statistics.median(
+                r["cpu"] / r["reference"] * (REFERENCE_SWEEPS + 1) / r["seed_sweeps"] for r in runs
+            )
             secs.append(s)
             cells.append(f"{s:9.2f} s ({rel:5.2f}x)")
         ratio = f"  {secs[0] / secs[1]:10.2f}" if len(names) == 2 else ""

@@ -50,8 +50,9 @@ def main() -> int:
             start = time.perf_counter()
             with open(log, "w") as out:
                 # its own session: Ctrl-C reaches it once, from here, and it cleans up (/etc/slurm)
-                proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)  # fmt: skip
+                proc = subprocess.Popen(
+                    cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
                 try:
                     rc = proc.wait()
                 except KeyboardInterrupt:
@@ -61,8 +62,11 @@ def main() -> int:
             failed = failed_ids(log)
             failures += rc != 0
             verdict = "passed" if rc == 0 else f"FAILED (exit {rc}, log {log})"
-            print(f"run {n}/{args.runs}: {verdict} in {time.perf_counter() - start:.1f} s"
-                  + (f": {', '.join(failed)}" if failed else ""), flush=True)  # fmt: skip
+            print(
+                f"run {n}/{args.runs}: {verdict} in {time.perf_counter() - start:.1f} s"
+                + (f": {', '.join(failed)}" if failed else ""),
+                flush=True,
+            )
     finally:
         if load is not None:
             load.kill()

@@ -263,33 +263,74 @@ def start(stack: contextlib.ExitStack, work: Path) -> Cluster:
     munge_dir.chmod(0o755)  # munged requires its socket directory open to all for execute
     munge_socket = munge_dir / "munge.socket"
     stack.callback(daemons.stop)  # runs before the directories above are removed
-    daemons.start("munged", ["munged", "--foreground",
-                             f"--socket={munge_socket}", f"--pid-file={munge_dir}/munged.pid",
-                             f"--log-file={munge_dir}/munged.log", f"--seed-file={munge_dir}/munged.seed"],
-                  user="munge", group="munge", extra_groups=[])  # fmt: skip
+    daemons.start(
+        "munged",
+        [
+            "munged",
+            "--foreground",
+            f"--socket={munge_socket}",
+            f"--pid-file={munge_dir}/munged.pid",
+            f"--log-file={munge_dir}/munged.log",
+            f"--seed-file={munge_dir}/munged.seed",
+        ],
+        user="munge",
+        group="munge",
+        extra_groups=[],
+    )
     wait_for("munged", lambda: daemons.alive() or munge_socket.exists(), 15, daemons.logs)
 
     # MariaDB on loopback, in a temporary data directory, with a database for slurmdbd
     db = work / "db"
     sql_socket = work / "run" / "mariadb.sock"
-    r = subprocess.run(["mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={db}",
-                        "--auth-root-authentication-method=socket", "--skip-test-db"],
-                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [
+            "mariadb-install-db",
+            "--no-defaults",
+            "--user=root",
+            f"--datadir={db}",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if r.returncode:
         raise Unavailable(f"mariadb-install-db failed:\n{(r.stdout + r.stderr)[-3000:]}")
-    daemons.start("mariadbd", ["mariadbd", "--no-defaults", "--user=root", f"--datadir={db}",
-                               f"--socket={sql_socket}", "--bind-address=127.0.0.1", f"--port={ports['mariadb']}",
-                               "--skip-name-resolve", f"--pid-file={work}/run/mariadb.pid",
-                               "--innodb-buffer-pool-size=64M"])  # fmt: skip
+    daemons.start(
+        "mariadbd",
+        [
+            "mariadbd",
+            "--no-defaults",
+            "--user=root",
+            f"--datadir={db}",
+            f"--socket={sql_socket}",
+            "--bind-address=127.0.0.1",
+            f"--port={ports['mariadb']}",
+            "--skip-name-resolve",
+            f"--pid-file={work}/run/mariadb.pid",
+            "--innodb-buffer-pool-size=64M",
+        ],
+    )
     sql = ["mariadb", "--no-defaults", f"--socket={sql_socket}", "-u", "root"]
     wait_for("mariadbd", lambda: daemons.alive() or run([*sql, "-e", "select 1"]), 60, daemons.logs)
-    run([*sql, "-e", f"create database slurm_acct_db; create user 'slurm'@'127.0.0.1' identified by '{password}';"
-                     "grant all on slurm_acct_db.* to 'slurm'@'127.0.0.1';"])  # fmt: skip
+    run(
+        [
+            *sql,
+            "-e",
+            f"create database slurm_acct_db; create user 'slurm'@'127.0.0.1' identified by '{password}';"
+            "grant all on slurm_acct_db.* to 'slurm'@'127.0.0.1';",
+        ]
+    )
 
-    stack.enter_context(etc_files({
-        "slurm.conf": (slurm_conf(work, node, cpus, memory, ports, munge_socket), 0o644),
-        "slurmdbd.conf": (slurmdbd_conf(work, ports, password, munge_socket), 0o600),
-    }))  # fmt: skip
+    stack.enter_context(
+        etc_files(
+            {
+                "slurm.conf": (slurm_conf(work, node, cpus, memory, ports, munge_socket), 0o644),
+                "slurmdbd.conf": (slurmdbd_conf(work, ports, password, munge_socket), 0o600),
+            }
+        )
+    )
     stack.callback(daemons.stop)  # the daemons stop before their configuration goes
     daemons.start("slurmdbd", ["slurmdbd", "-D"])
     wait_for(

@@ -79,17 +79,23 @@ def test_train_writes_results_and_is_deterministic(project):
     ("edit", "message"),
     [
         (lambda c: c["experiments"]["symmetry"]["settings"].update(epsilon=0.1), "Additional properties"),
-        (lambda c: c["experiments"]["symmetry"]["settings"]["schedule"][0].update(epsilon=-0.1),
-         "experiments.symmetry.settings.schedule.0.epsilon"),
-        (lambda c: c["experiments"]["symmetry"]["settings"]["schedule"][0].update(alpha=1.0),
-         "experiments.symmetry.settings.schedule.0.alpha"),
+        (
+            lambda c: c["experiments"]["symmetry"]["settings"]["schedule"][0].update(epsilon=-0.1),
+            "experiments.symmetry.settings.schedule.0.epsilon",
+        ),
+        (
+            lambda c: c["experiments"]["symmetry"]["settings"]["schedule"][0].update(alpha=1.0),
+            "experiments.symmetry.settings.schedule.0.alpha",
+        ),
         (lambda c: c["experiments"]["symmetry"].update(seeds=0), "experiments.symmetry.seeds"),
         (lambda c: c["experiments"]["symmetry"].update(seeds="ten"), "'ten' is not of type 'integer'"),
-        (lambda c: c["experiments"]["family_trees"]["settings"].update(held_out=[["Colin", "wife"]]),
-         "experiments.family_trees.settings.held_out.0"),
+        (
+            lambda c: c["experiments"]["family_trees"]["settings"].update(held_out=[["Colin", "wife"]]),
+            "experiments.family_trees.settings.held_out.0",
+        ),
         (lambda c: c["experiments"]["symmetry"]["settings"].update(stop_at="never"), "stop_at"),
     ],
-)  # fmt: skip
+)
 def test_bad_config_is_named(project, edit, message):
     write_config(project, edit)
     r = run_cli("train", "symmetry", "--seeds", "2", "--out", "x", cwd=project)
@@ -146,38 +152,91 @@ def cli_cases(tmp_path):
     (tmp_path / "link").symlink_to("empty")  # results are renamed into place: a link would be replaced
     (tmp_path / "dangling").symlink_to("nowhere")
     return {
-        "out a symlink": (["train", "symmetry", "--seeds", "2", "--out", "link"], ["--out link is a symbolic link"]),
-        "out a dangling symlink": (["train", "symmetry", "--seeds", "2", "--out", "dangling"], ["is a symbolic link"]),
+        "out a symlink": (
+            ["train", "symmetry", "--seeds", "2", "--out", "link"],
+            ["--out link is a symbolic link"],
+        ),
+        "out a dangling symlink": (
+            ["train", "symmetry", "--seeds", "2", "--out", "dangling"],
+            ["is a symbolic link"],
+        ),
         "data to a symlink": (["data", "symmetry", "-o", "dangling"], ["-o dangling is a symbolic link"]),
         "out is a file": (["train", "symmetry", "--seeds", "2", "--out", "afile"], ["--out afile is a file"]),
-        "out under a file": (["train", "symmetry", "--seeds", "2", "--out", "afile/run"], ["afile is a file"]),
-        "out not empty": (["train", "symmetry", "--seeds", "2", "--out", "full"], ["exists and is not empty"]),
-        "out unwritable": (["train", "symmetry", "--seeds", "2", "--out", str(unwritable(tmp_path))], ["cannot write", "--out"]),
-        "first seed negative": (["train", "symmetry", "--first-seed", "-1", "--out", "o"], ["--first-seed: -1 is below 0"]),
+        "out under a file": (
+            ["train", "symmetry", "--seeds", "2", "--out", "afile/run"],
+            ["afile is a file"],
+        ),
+        "out not empty": (
+            ["train", "symmetry", "--seeds", "2", "--out", "full"],
+            ["exists and is not empty"],
+        ),
+        "out unwritable": (
+            ["train", "symmetry", "--seeds", "2", "--out", str(unwritable(tmp_path))],
+            ["cannot write", "--out"],
+        ),
+        "first seed negative": (
+            ["train", "symmetry", "--first-seed", "-1", "--out", "o"],
+            ["--first-seed: -1 is below 0"],
+        ),
         "seeds zero": (["train", "symmetry", "--seeds", "0", "--out", "o"], ["--seeds: 0 is below 1"]),
-        "seeds not a number": (["train", "symmetry", "--seeds", "many", "--out", "o"], ["'many' is not a whole number"]),
-        "too large for memory": (["train", "symmetry", "--seeds", "10000000", "--out", "o"],
-                                 ["10000000 seeds of symmetry/paper need", "GB of memory available"]),
-        "seeds past int64": (["train", "symmetry", "--first-seed", str(2**63), "--seeds", "1", "--out", "o"], ["below 2**63"]),
-        "kebab-case experiment": (["train", "family-trees", "--out", "o"], ["spelled with _", "'family_trees'"]),
+        "seeds not a number": (
+            ["train", "symmetry", "--seeds", "many", "--out", "o"],
+            ["'many' is not a whole number"],
+        ),
+        "too large for memory": (
+            ["train", "symmetry", "--seeds", "10000000", "--out", "o"],
+            ["10000000 seeds of symmetry/paper need", "GB of memory available"],
+        ),
+        "seeds past int64": (
+            ["train", "symmetry", "--first-seed", str(2**63), "--seeds", "1", "--out", "o"],
+            ["below 2**63"],
+        ),
+        "kebab-case experiment": (
+            ["train", "family-trees", "--out", "o"],
+            ["spelled with _", "'family_trees'"],
+        ),
         "unknown experiment": (["train", "xor", "--out", "o"], ["unknown experiment 'xor'"]),
-        "unknown configuration": (["train", "symmetry", "--configuration", "nope", "--out", "o"], ["unknown configuration 'nope'"]),
-        "missing config": (["train", "symmetry", "--config", "nope.yaml", "--out", "o"], ["config file not found: nope.yaml"]),
+        "unknown configuration": (
+            ["train", "symmetry", "--configuration", "nope", "--out", "o"],
+            ["unknown configuration 'nope'"],
+        ),
+        "missing config": (
+            ["train", "symmetry", "--config", "nope.yaml", "--out", "o"],
+            ["config file not found: nope.yaml"],
+        ),
         "data to a directory": (["data", "symmetry", "-o", "full"], ["-o full is a directory"]),
         "data under a file": (["data", "symmetry", "-o", "afile/s.csv"], ["afile is a file"]),
         "data unwritable": (["data", "symmetry", "-o", str(unwritable(tmp_path))], ["-o"]),
         "kebab-case dataset": (["data", "family-trees", "-o", "f.csv"], ["spelled with _", "'family_trees'"]),
         "unknown dataset": (["data", "xor", "-o", "f.csv"], ["unknown dataset 'xor'", "shift_register"]),
         "no command": ([], ["command"]),
-    }  # fmt: skip
+    }
 
 
 CLI_NAMES = [
-    "out a symlink", "out a dangling symlink", "data to a symlink", "out is a file", "out under a file", "out not empty", "out unwritable", "first seed negative",
-    "seeds zero", "seeds not a number", "too large for memory", "seeds past int64", "kebab-case experiment",
-    "unknown experiment", "unknown configuration", "missing config", "data to a directory",
-    "data under a file", "data unwritable", "kebab-case dataset", "unknown dataset", "no command",
-]  # fmt: skip
+    "out a symlink",
+    "out a dangling symlink",
+    "data to a symlink",
+    "out is a file",
+    "out under a file",
+    "out not empty",
+    "out unwritable",
+    "first seed negative",
+    "seeds zero",
+    "seeds not a number",
+    "too large for memory",
+    "seeds past int64",
+    "kebab-case experiment",
+    "unknown experiment",
+    "unknown configuration",
+    "missing config",
+    "data to a directory",
+    "data under a file",
+    "data unwritable",
+    "kebab-case dataset",
+    "unknown dataset",
+    "no command",
+]
 
 
 @pytest.mark.parametrize("name", CLI_NAMES)
@@ -275,5 +334,10 @@ def test_train_labels_its_progress_with_configuration_and_seeds(tmp_path, monkey
     assert main([*args, "--out", str(tmp_path / "r"), "--config", str(ROOT / "config/config.yaml")]) == 0
     assert seen == ["symmetry/hidden_3_long seeds 7..9"]
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
-        "curves.npz", "manifest.json", "settings.json", "summary.csv", "weights.npz"]  # fmt: skip
+        "curves.npz",
+        "manifest.json",
+        "settings.json",
+        "summary.csv",
+        "weights.npz",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["r"]

@@ -42,8 +42,14 @@ def render(tmp_path, claim_text: str) -> str:
     rows = [{c: f"{c}: {claim_text}" for c in COLUMNS} | {"id": "c0", "verdict": "reproduced"}]
     pd.DataFrame(rows).to_csv(tmp_path / "claims.csv", index=False)
     config = copy.deepcopy(TINY)
-    return report.render([tmp_path / "claims.csv"], {"fig2": tmp_path / "fig2.png"}, config,
-                         report_settings(config), "abc123", ["backprop86-symmetry"])  # fmt: skip
+    return report.render(
+        [tmp_path / "claims.csv"],
+        {"fig2": tmp_path / "fig2.png"},
+        config,
+        report_settings(config),
+        "abc123",
+        ["backprop86-symmetry"],
+    )
 
 
 def test_autoescape_is_on_for_the_report_template():
@@ -63,8 +69,12 @@ def test_escaped_page_reads_exactly_as_the_unescaped_one(tmp_path, monkeypatch):
     unescaped_env = report.environment()
 
     def off():
-        env = jinja2.Environment(loader=unescaped_env.loader, autoescape=False,
-                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # fmt: skip
+        env = jinja2.Environment(
+            loader=unescaped_env.loader,
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
         return env
 
     monkeypatch.setattr(report, "environment", off)

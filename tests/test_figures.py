@@ -22,20 +22,55 @@ from backprop86.learning import TrainResult, total_error
 from backprop86.tasks import build_task
 from backprop86.tasks.family_trees import FamilyTrees
 
-SYM = {**setting_defaults("symmetry"), "task": "symmetry", "seeds": 4, "hidden": 2, "init_range": 0.3,
-       "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "weight_decay": 0.0, "margin": 0.0,
-       "max_sweeps": 300, "stop_at": "within_0_2",
-       "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
-FT = {**setting_defaults("family_trees"), "task": "family_trees", "seeds": 2, "init_range": 1.0,
-      "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}, {"start_sweep": 21, "epsilon": 0.01, "alpha": 0.9}],
-      "weight_decay": 0.0, "margin": 0.2, "margin_error": "from_edge", "max_sweeps": 40, "stop_at": None,
-      "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip
+SYM = {
+    **setting_defaults("symmetry"),
+    "task": "symmetry",
+    "seeds": 4,
+    "hidden": 2,
+    "init_range": 0.3,
+    "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+    "weight_decay": 0.0,
+    "margin": 0.0,
+    "max_sweeps": 300,
+    "stop_at": "within_0_2",
+    "criteria": {"rounded": 0.5, "within_0_2": 0.2},
+}
+FT = {
+    **setting_defaults("family_trees"),
+    "task": "family_trees",
+    "seeds": 2,
+    "init_range": 1.0,
+    "schedule": [
+        {"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5},
+        {"start_sweep": 21, "epsilon": 0.01, "alpha": 0.9},
+    ],
+    "weight_decay": 0.0,
+    "margin": 0.2,
+    "margin_error": "from_edge",
+    "max_sweeps": 40,
+    "stop_at": None,
+    "criteria": {"rounded": 0.5},
+    "held_out": None,
+    "n_held_out": 4,
+}
 
 
 FT_TARGET = {**FT, "margin_error": "from_target", "seeds": 2}
-SHIFT = {**setting_defaults("shift_register"), "task": "shift_register", "seeds": 3, "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0,
-         "margin": 0.0, "margin_error": "from_target", "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300,
-         "stop_at": "tight", "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip
+SHIFT = {
+    **setting_defaults("shift_register"),
+    "task": "shift_register",
+    "seeds": 3,
+    "units": 3,
+    "steps": 3,
+    "init_range": 0.3,
+    "weight_decay": 0.0,
+    "margin": 0.0,
+    "margin_error": "from_target",
+    "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+    "max_sweeps": 300,
+    "stop_at": "tight",
+    "criteria": {"rounded": 0.5, "tight": 0.2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -258,10 +293,15 @@ def test_learning_curves_one_panel_per_configuration(runs, tmp_path):
     last = err[np.arange(len(sym.seeds)), sym.result.sweeps_run]
     assert q["median"].iloc[-1] == pytest.approx(np.median(last))  # stopped seeds keep their final error
     ft_target = train_seeds(FT_TARGET, range(2))
-    curves = {("symmetry", "paper"): sym, ("symmetry", "again"): sym,
-              ("family_trees", "paper"): ft_target, ("family_trees", "edge"): ft_run}  # fmt: skip
-    fig, facts = learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
-                                   {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
+    curves = {
+        ("symmetry", "paper"): sym,
+        ("symmetry", "again"): sym,
+        ("family_trees", "paper"): ft_target,
+        ("family_trees", "edge"): ft_run,
+    }
+    fig, facts = learning_curves(
+        curves, {"symmetry": 1425, "family_trees": 1500}, {"symmetry": "paper", "family_trees": "paper"}
+    )
     panels = facts["panels"]
     assert [(p["experiment"], p["configuration"]) for p in panels] == list(curves)
     drawn = [ax for ax in fig.axes if ax.get_visible() and ax.axison]
@@ -308,8 +348,9 @@ def test_learning_curve_titles_fit_the_shipped_configurations(runs):
         for c in configurations(config, e):
             curves[(e, c)] = run
     assert max(len(c) for _, c in curves) > 30 and len(configurations(config, "family_trees")) >= 5
-    fig, _ = learning_curves(curves, {"symmetry": 1425, "family_trees": 1500},
-                               {"symmetry": "paper", "family_trees": "paper"})  # fmt: skip
+    fig, _ = learning_curves(
+        curves, {"symmetry": 1425, "family_trees": 1500}, {"symmetry": "paper", "family_trees": "paper"}
+    )
     assert assert_titles_fit(fig) == len(curves)
     for ax in [a for a in fig.axes if a.get_visible() and a.axison]:  # E on plain ticks, not 10^0
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]

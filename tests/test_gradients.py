@@ -77,9 +77,11 @@ def test_gradients_with_margin():
 def test_targets_on_several_groups():
     """Error derivatives entering at a hidden group and at part of the output group."""
     arch = Architecture(
-        groups=(("in", 3), ("h", 4), ("out", 3)), inputs=("in",), connections=(("in", "h"), ("h", "out")),
+        groups=(("in", 3), ("h", 4), ("out", 3)),
+        inputs=("in",),
+        connections=(("in", "h"), ("h", "out")),
         outputs=(("h", 1, 3), ("out", 0, 2)),
-    )  # fmt: skip
+    )
     check_gradients(arch, seed=5, n_cases=6, init_range=1.5)
 
 

@@ -97,8 +97,16 @@ def test_margin():
 def test_criteria_and_stop():
     """A seed stops at its stopping criterion and keeps its weights after."""
     rule = LearningRule((Phase(1, 2.0, 0.9),))
-    result = train(ARCH, start(), {"in": X}, D, rule, max_sweeps=400, criteria={"loose": 0.5, "tight": 0.2},
-                   stop_at="tight")  # fmt: skip
+    result = train(
+        ARCH,
+        start(),
+        {"in": X},
+        D,
+        rule,
+        max_sweeps=400,
+        criteria={"loose": 0.5, "tight": 0.2},
+        stop_at="tight",
+    )
     loose, tight = result.sweeps_to["loose"][0], result.sweeps_to["tight"][0]
     assert 0 <= loose <= tight < 400
     assert result.sweeps_run[0] == tight
@@ -136,12 +144,18 @@ def reference_family_trees(p, person1, relation, d, train, eps_alpha, decay, mar
         dpc = (dc @ p["w:person_code->central"].T) * pc * (1 - pc)
         drc = (dc @ p["w:relation_code->central"].T) * rc * (1 - rc)
         g = {
-            "w:answer_code->person2": a.T @ dy, "b:person2": dy.sum(0),
-            "w:central->answer_code": c.T @ da, "b:answer_code": da.sum(0),
-            "w:person_code->central": pc.T @ dc, "w:relation_code->central": rc.T @ dc, "b:central": dc.sum(0),
-            "w:person1->person_code": person1.T @ dpc, "b:person_code": dpc.sum(0),
-            "w:relation->relation_code": relation.T @ drc, "b:relation_code": drc.sum(0),
-        }  # fmt: skip
+            "w:answer_code->person2": a.T @ dy,
+            "b:person2": dy.sum(0),
+            "w:central->answer_code": c.T @ da,
+            "b:answer_code": da.sum(0),
+            "w:person_code->central": pc.T @ dc,
+            "w:relation_code->central": rc.T @ dc,
+            "b:central": dc.sum(0),
+            "w:person1->person_code": person1.T @ dpc,
+            "b:person_code": dpc.sum(0),
+            "w:relation->relation_code": relation.T @ drc,
+            "b:relation_code": drc.sum(0),
+        }
         eps, alpha = eps_alpha(sweep)
         for k in p:
             vel[k] = -eps * g[k] + alpha * vel[k]
@@ -174,5 +188,6 @@ def test_family_trees_against_an_independent_per_seed_loop():
         for k in ref:
             moved = np.abs(ref[k] - params[k][s]).max()
             assert moved > 1e-4, f"{k} barely changed: the check would be empty"
-            np.testing.assert_allclose(ours.params[k][s], ref[k], rtol=1e-10, atol=1e-13,
-                                       err_msg=f"seed {s} {k}: ours vs reference")  # fmt: skip
+            np.testing.assert_allclose(
+                ours.params[k][s], ref[k], rtol=1e-10, atol=1e-13, err_msg=f"seed {s} {k}: ours vs reference"
+            )

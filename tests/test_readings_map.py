@@ -36,7 +36,11 @@ def test_the_printed_cell_is_the_paper_configuration():
     cell = cells(CONFIG)[name]
     paper = resolve(CONFIG, "family_trees")
     assert (cell["init_range"], cell["epsilon_scale"], cell["weight_decay"], cell["margin_error"]) == (
-        paper["init_range"], 1, paper["weight_decay"], paper["margin_error"])  # fmt: skip
+        paper["init_range"],
+        1,
+        paper["weight_decay"],
+        paper["margin_error"],
+    )
     settings = cell_settings(CONFIG, cell)
     assert {**settings, "seeds": 0} == {**paper, "seeds": 0}
     assert config_hash(settings) == config_hash(paper)
@@ -59,8 +63,16 @@ def test_epsilon_scale_multiplies_every_phase():
 
 def small_map(seeds=3, sweeps=30):
     config = copy.deepcopy(CONFIG)
-    config["readings_map"] = {"seeds": seeds, "max_sweeps": sweeps, "grid": {
-        "init_range": [1.0], "epsilon_scale": [1, 40], "weight_decay": [0], "margin_error": ["from_target", "from_edge"]}}  # fmt: skip
+    config["readings_map"] = {
+        "seeds": seeds,
+        "max_sweeps": sweeps,
+        "grid": {
+            "init_range": [1.0],
+            "epsilon_scale": [1, 40],
+            "weight_decay": [0],
+            "margin_error": ["from_target", "from_edge"],
+        },
+    }
     return validate(config)
 
 
@@ -69,8 +81,17 @@ def test_the_table_is_computed_from_the_cells_runs():
     grid = cells(config)
     runs = {name: train_seeds(cell_settings(config, c), range(3)) for name, c in grid.items()}
     table = map_table(config, runs)
-    assert list(table.columns) == ["init_range", "epsilon_scale", "weight_decay", "margin_error", "seeds",
-                                   "learned_by_30", "final_error_median", "heldout_mean", "heldout_at_least_3"]  # fmt: skip
+    assert list(table.columns) == [
+        "init_range",
+        "epsilon_scale",
+        "weight_decay",
+        "margin_error",
+        "seeds",
+        "learned_by_30",
+        "final_error_median",
+        "heldout_mean",
+        "heldout_at_least_3",
+    ]
     assert len(table) == len(grid) == 4
     for row, run in zip(table.itertuples(), runs.values()):
         s = run.summary()
@@ -104,8 +125,17 @@ def test_single_answer_held_out_questions():
 
 def test_workflow_makes_the_map(tmp_path):
     config = copy.deepcopy(TINY)
-    config["readings_map"] = {"experiment": "family_trees", "seeds": 2, "max_sweeps": 20, "grid": {
-        "init_range": [0.3, 1.0], "epsilon_scale": [1], "weight_decay": [0.002], "margin_error": ["from_target"]}}  # fmt: skip
+    config["readings_map"] = {
+        "experiment": "family_trees",
+        "seeds": 2,
+        "max_sweeps": 20,
+        "grid": {
+            "init_range": [0.3, 1.0],
+            "epsilon_scale": [1],
+            "weight_decay": [0.002],
+            "margin_error": ["from_target"],
+        },
+    }
     root = copy_project(tmp_path, config)
     r = snakemake(root, "--cores", "2", "results/tracking/readings_map.json")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -146,11 +176,26 @@ def test_claims_row_names_the_nearest_cell_that_learns():
     grid = cells(CONFIG)
     rows = []
     for cell in grid.values():
-        changed = sum(cell[a] != v for a, v in (("init_range", 0.3), ("epsilon_scale", 1), ("weight_decay", 0.002),
-                                                ("margin_error", "from_target")))  # fmt: skip
+        changed = sum(
+            cell[a] != v
+            for a, v in (
+                ("init_range", 0.3),
+                ("epsilon_scale", 1),
+                ("weight_decay", 0.002),
+                ("margin_error", "from_target"),
+            )
+        )
         share = 0.9 if changed >= 2 and cell["weight_decay"] == 0 and cell["init_range"] == 1.0 else 0.0
-        rows.append({**cell, "seeds": 20, "learned_by_1500": share, "final_error_median": 40.0 - 10 * share,
-                     "heldout_mean": 2 * share, "heldout_at_least_3": share / 2})  # fmt: skip
+        rows.append(
+            {
+                **cell,
+                "seeds": 20,
+                "learned_by_1500": share,
+                "final_error_median": 40.0 - 10 * share,
+                "heldout_mean": 2 * share,
+                "heldout_at_least_3": share / 2,
+            }
+        )
     table = pd.DataFrame(rows)
     row = pd.Series(readings_map_claim(CONFIG, table, report_settings(CONFIG)["verdicts"], "the share rule"))
     assert (
@@ -167,8 +212,19 @@ def test_heatmap_is_drawn_from_the_table():
 
     grid = cells(CONFIG)
     rng = np.random.default_rng(3)
-    table = pd.DataFrame([{**c, "seeds": 20, "learned_by_1500": rng.uniform(), "final_error_median": 40.0,
-                           "heldout_mean": rng.uniform(0, 4), "heldout_at_least_3": 0.1} for c in grid.values()])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                **c,
+                "seeds": 20,
+                "learned_by_1500": rng.uniform(),
+                "final_error_median": 40.0,
+                "heldout_mean": rng.uniform(0, 4),
+                "heldout_at_least_3": 0.1,
+            }
+            for c in grid.values()
+        ]
+    )
     printed = grid[printed_cell(CONFIG)]
     share = {"reproduced": 0.75, "partly": 0.25}
     fig, facts = readings_map_figure(table, printed, 4, share)

@@ -5,12 +5,40 @@ import numpy as np
 from backprop86.config import setting_defaults
 from backprop86.experiments import train_seeds
 
-SYMMETRY = {**setting_defaults("symmetry"), **dict(task="symmetry", seeds=1, hidden=2, init_range=0.3, weight_decay=0.0, margin=0.0,
-                schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)], max_sweeps=600,
-                stop_at="tight", criteria={"rounded": 0.5, "tight": 0.2})}  # fmt: skip
-FAMILY = {**setting_defaults("family_trees"), **dict(task="family_trees", seeds=1, init_range=0.5, weight_decay=0.002, margin=0.2,
-              schedule=[dict(start_sweep=1, epsilon=0.005, alpha=0.5), dict(start_sweep=3, epsilon=0.01, alpha=0.9)],
-              max_sweeps=40, stop_at=None, criteria={"rounded": 0.5}, held_out=None, n_held_out=4)}  # fmt: skip
+SYMMETRY = {
+    **setting_defaults("symmetry"),
+    **dict(
+        task="symmetry",
+        seeds=1,
+        hidden=2,
+        init_range=0.3,
+        weight_decay=0.0,
+        margin=0.0,
+        schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)],
+        max_sweeps=600,
+        stop_at="tight",
+        criteria={"rounded": 0.5, "tight": 0.2},
+    ),
+}
+FAMILY = {
+    **setting_defaults("family_trees"),
+    **dict(
+        task="family_trees",
+        seeds=1,
+        init_range=0.5,
+        weight_decay=0.002,
+        margin=0.2,
+        schedule=[
+            dict(start_sweep=1, epsilon=0.005, alpha=0.5),
+            dict(start_sweep=3, epsilon=0.01, alpha=0.9),
+        ],
+        max_sweeps=40,
+        stop_at=None,
+        criteria={"rounded": 0.5},
+        held_out=None,
+        n_held_out=4,
+    ),
+}
 
 
 def same_bytes(a, b, i, j):

@@ -23,12 +23,20 @@ def test_symmetry_dataset():
 # --- family trees, derived again from a list of parent and spouse facts ------
 
 PARENT_OF = {  # child: (father, mother)
-    "Arthur": ("Christopher", "Penelope"), "Victoria": ("Christopher", "Penelope"),
-    "James": ("Andrew", "Christine"), "Jennifer": ("Andrew", "Christine"),
-    "Colin": ("James", "Victoria"), "Charlotte": ("James", "Victoria"),
-}  # fmt: skip
-COUPLES = [("Christopher", "Penelope"), ("Andrew", "Christine"), ("Arthur", "Margaret"),
-           ("James", "Victoria"), ("Charles", "Jennifer")]  # fmt: skip
+    "Arthur": ("Christopher", "Penelope"),
+    "Victoria": ("Christopher", "Penelope"),
+    "James": ("Andrew", "Christine"),
+    "Jennifer": ("Andrew", "Christine"),
+    "Colin": ("James", "Victoria"),
+    "Charlotte": ("James", "Victoria"),
+}
+COUPLES = [
+    ("Christopher", "Penelope"),
+    ("Andrew", "Christine"),
+    ("Arthur", "Margaret"),
+    ("James", "Victoria"),
+    ("Charles", "Jennifer"),
+]
 MEN = {"Christopher", "Andrew", "Arthur", "James", "Charles", "Colin"}
 
 
@@ -44,16 +52,27 @@ def independent_facts():
 
     child = {(p, c) for (c, p) in parent}
     base = {
-        "parent": parent, "spouse": spouse, "child": child, "sibling": sibling,
+        "parent": parent,
+        "spouse": spouse,
+        "child": child,
+        "sibling": sibling,
         "pibling": compose(parent, sibling) | compose(compose(parent, sibling), spouse),
         "nibling": compose(sibling, child) | compose(compose(spouse, sibling), child),
-    }  # fmt: skip
+    }
     gendered = {
-        "father": ("parent", True), "mother": ("parent", False), "husband": ("spouse", True),
-        "wife": ("spouse", False), "son": ("child", True), "daughter": ("child", False),
-        "uncle": ("pibling", True), "aunt": ("pibling", False), "brother": ("sibling", True),
-        "sister": ("sibling", False), "nephew": ("nibling", True), "niece": ("nibling", False),
-    }  # fmt: skip
+        "father": ("parent", True),
+        "mother": ("parent", False),
+        "husband": ("spouse", True),
+        "wife": ("spouse", False),
+        "son": ("child", True),
+        "daughter": ("child", False),
+        "uncle": ("pibling", True),
+        "aunt": ("pibling", False),
+        "brother": ("sibling", True),
+        "sister": ("sibling", False),
+        "nephew": ("nibling", True),
+        "niece": ("nibling", False),
+    }
     facts = set()
     for rel, (kind, male) in gendered.items():
         facts |= {(a, rel, b) for (a, b) in base[kind] if (b in MEN) == male}
@@ -160,10 +179,14 @@ def test_a_tasks_own_settings_enter_the_schema_for_it_alone():
 
 @pytest.mark.parametrize(
     "settings",
-    [{"task": "symmetry", "hidden": 3}, {"task": "family_trees"}, {"task": "shift_register", "units": 4, "steps": 5},
-     {"task": "sequence_completion", "units": 6}],
+    [
+        {"task": "symmetry", "hidden": 3},
+        {"task": "family_trees"},
+        {"task": "shift_register", "units": 4, "steps": 5},
+        {"task": "sequence_completion", "units": 6},
+    ],
     ids=lambda s: s["task"],
-)  # fmt: skip
+)
 def test_a_task_states_its_size_without_building_its_cases(settings):
     """What the memory check reads: the cases and the (unrolled) net's units, as built."""
     from backprop86.config import setting_defaults

@@ -278,10 +278,18 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train seeds of a configured experiment")
     t.add_argument("experiment", help="an experiment named in the config")
     t.add_argument("--configuration", default="paper", help="'paper' or one of the experiment's variants")
-    t.add_argument("--seeds", type=lambda s: _count(s, 1, "seeds"), default=None,
-                   help="how many seeds (default: the config's)")  # fmt: skip
-    t.add_argument("--first-seed", type=lambda s: _count(s, 0, "seeds"), default=0,
-                   help="train seeds first..first+N-1 (default: 0)")  # fmt: skip
+    t.add_argument(
+        "--seeds",
+        type=lambda s: _count(s, 1, "seeds"),
+        default=None,
+        help="how many seeds (default: the config's)",
+    )
+    t.add_argument(
+        "--first-seed",
+        type=lambda s: _count(s, 0, "seeds"),
+        default=0,
+        help="train seeds first..first+N-1 (default: 0)",
+    )
     t.add_argument("--out", type=Path, required=True, help="a new directory for the results")
     t.add_argument("--config", type=Path, default=None, help=config_help)
     t.set_defaults(func=cmd_train)

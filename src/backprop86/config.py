@@ -343,8 +343,11 @@ def validate(config: dict) -> dict:
 def _check_jobs(config: dict) -> None:
     """All the training jobs together stay within :data:`MAX_SHARDS`."""
     per_job = default(config, "seeds_per_job")
-    shards = sum(-(-resolve(config, e, c)["seeds"] // per_job) for e in config["experiments"]
-                 for c in configurations(config, e))  # fmt: skip
+    shards = sum(
+        -(-resolve(config, e, c)["seeds"] // per_job)
+        for e in config["experiments"]
+        for c in configurations(config, e)
+    )
     cells = (
         math.prod(len(v) for v in config["readings_map"]["grid"].values()) if "readings_map" in config else 0
     )
@@ -428,10 +431,14 @@ def _check_memory(config: dict, exp: str, cfg: str, s: dict) -> None:
     too_big = net is not None and block_memory(s, per_job)[0] > job_memory(per_job, s["max_sweeps"])
     curves = job_memory(n, s["max_sweeps"]), _curves_text(n, s["max_sweeps"])
     for job, (need, how), path, fix in (
-        ("train_shard", train, set_at(net) if too_big else set_at("max_sweeps"),
-         "lower max_sweeps or seeds_per_job, or a smaller net"),
+        (
+            "train_shard",
+            train,
+            set_at(net) if too_big else set_at("max_sweeps"),
+            "lower max_sweeps or seeds_per_job, or a smaller net",
+        ),
         ("combine_shards", curves, seeds_at, "train fewer seeds or lower max_sweeps"),
-    ):  # fmt: skip
+    ):
         if need > JOB_MEM_MB[job] * 1_000_000:
             raise _fail(
                 path,
@@ -534,8 +541,10 @@ def report_section(config: dict) -> dict:
     out = defaults_of(schema()["properties"]["report"])
     for key, value in (config.get("report") or {}).items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **{k: ({**out[key].get(k, {}), **v} if isinstance(v, dict) else v)
-                                       for k, v in value.items()}}  # fmt: skip
+            out[key] = {
+                **out[key],
+                **{k: ({**out[key].get(k, {}), **v} if isinstance(v, dict) else v) for k, v in value.items()},
+            }
         else:
             out[key] = value
     return out

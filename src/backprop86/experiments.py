@@ -155,10 +155,17 @@ def train_seeds(settings: dict, seeds, progress: str | None = None) -> Run:
     params = task.net.init_params([g[0] for g in gens], settings["init_range"])
     mask = held_out_masks(task.targets.shape[0], task.held_out, [g[1] for g in gens])
     result = train(
-        task.net, params, task.inputs, task.targets, learning_rule(settings),
-        max_sweeps=settings["max_sweeps"], criteria=settings["criteria"], train_mask=mask,
-        stop_at=settings["stop_at"], progress=progress,
-    )  # fmt: skip
+        task.net,
+        params,
+        task.inputs,
+        task.targets,
+        learning_rule(settings),
+        max_sweeps=settings["max_sweeps"],
+        criteria=settings["criteria"],
+        train_mask=mask,
+        stop_at=settings["stop_at"],
+        progress=progress,
+    )
     heldout = evaluate_heldout(task, result.params, seeds, mask) if task.held_out is not None else None
     return Run(settings, seeds, result, mask, heldout)
 

@@ -107,8 +107,11 @@ def verify_manifest(directory: Path, remedy: str = REBUILD) -> None:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise DamagedResult(f"{manifest} is damaged (not a manifest){tail}") from None
     # every file but the manifest and hidden ones (Snakemake's own timestamp) is listed
-    extra = sorted(p.name for p in directory.iterdir() if p.name != MANIFEST and not p.name.startswith(".")
-                   and p.name not in files)  # fmt: skip
+    extra = sorted(
+        p.name
+        for p in directory.iterdir()
+        if p.name != MANIFEST and not p.name.startswith(".") and p.name not in files
+    )
     if extra:
         raise DamagedResult(f"{directory / extra[0]} is not in {manifest}: not written with the rest{tail}")
     for name, want in sorted(files.items()):

@@ -113,8 +113,13 @@ class IterativeNet:
         return out
 
 
-def iterative_frame(net: IterativeNet, initial: np.ndarray, inputs: np.ndarray | None, targets: np.ndarray,
-                    case_labels: list[str]) -> pd.DataFrame:  # fmt: skip
+def iterative_frame(
+    net: IterativeNet,
+    initial: np.ndarray,
+    inputs: np.ndarray | None,
+    targets: np.ndarray,
+    case_labels: list[str],
+) -> pd.DataFrame:
     """A task's cases in long form, one row per (case, step): the state the net
     starts from (step 0), the external inputs of each step and the targets of
     the output units (empty where there is none)."""

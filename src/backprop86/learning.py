@@ -84,8 +84,9 @@ def worst_miss(y: np.ndarray, d: np.ndarray, cases: np.ndarray | None = None) ->
     return miss.reshape(miss.shape[0], -1).max(axis=1)
 
 
-def change_weights(w: Params, dw: Params, dE_dw: Params, copies: dict[str, int], phase: Phase,
-                   rule: LearningRule) -> None:  # fmt: skip
+def change_weights(
+    w: Params, dw: Params, dE_dw: Params, copies: dict[str, int], phase: Phase, rule: LearningRule
+) -> None:
     """One weight change, in place: eq. 9, then weight decay. A parameter shared
     by ``copies[k]`` connections changes by the average of their ``dE/dw``."""
     for k, g in dE_dw.items():
@@ -170,8 +171,9 @@ def train(
     return result
 
 
-def _train_block(net, params, inputs, targets, rule, max_sweeps, criteria, mask, stop_at, live, result,
-                 bar) -> None:  # fmt: skip
+def _train_block(
+    net, params, inputs, targets, rule, max_sweeps, criteria, mask, stop_at, live, result, bar
+) -> None:
     """Train the seeds ``live`` (rows of ``params``), filling their rows of ``result``."""
     w = {k: v[live] for k, v in params.items()}  # fancy indexing: copies, the caller's stay as they were
     dw = {k: np.zeros_like(v) for k, v in w.items()}

@@ -30,8 +30,12 @@ def _label(value) -> str:
 
 def cell_name(cell: dict) -> str:
     """A cell's name, for paths: ``init_1_0-eps_x3-decay_0-from_edge``."""
-    parts = [f"init_{_label(cell['init_range'])}", f"eps_x{_label(cell['epsilon_scale'])}",
-             f"decay_{_label(cell['weight_decay'])}", cell["margin_error"].replace("_", "-")]  # fmt: skip
+    parts = [
+        f"init_{_label(cell['init_range'])}",
+        f"eps_x{_label(cell['epsilon_scale'])}",
+        f"decay_{_label(cell['weight_decay'])}",
+        cell["margin_error"].replace("_", "-"),
+    ]
     if "decay_biases" in cell:
         parts.append("decay-all" if cell["decay_biases"] else "decay-weights")
     return "-".join(parts)
@@ -52,8 +56,10 @@ def cell_settings(config: dict, cell: dict) -> dict:
     """The resolved settings of one cell: the experiment's paper settings with the cell's changes."""
     rm = map_settings(config)
     settings = resolve(config, rm["experiment"])
-    schedule = [{**p, "epsilon": p["epsilon"] * cell["epsilon_scale"]} if cell["epsilon_scale"] != 1 else p
-                for p in settings["schedule"]]  # fmt: skip
+    schedule = [
+        {**p, "epsilon": p["epsilon"] * cell["epsilon_scale"]} if cell["epsilon_scale"] != 1 else p
+        for p in settings["schedule"]
+    ]
     return {
         **settings,
         "seeds": rm["seeds"],
@@ -106,8 +112,9 @@ def cell_row(run: Run, cell: dict, criterion: str, at_least: int) -> dict:
 def map_table(config: dict, runs: dict[str, Run]) -> pd.DataFrame:
     """``readings_map.csv``: one row per cell, in grid order."""
     rm, grid = map_settings(config), cells(config)
-    return pd.DataFrame([cell_row(runs[name], grid[name], rm["criterion"], rm["heldout_at_least"])
-                         for name in grid])  # fmt: skip
+    return pd.DataFrame(
+        [cell_row(runs[name], grid[name], rm["criterion"], rm["heldout_at_least"]) for name in grid]
+    )
 
 
 def seeds_table(config: dict, runs: dict[str, Run]) -> pd.DataFrame:

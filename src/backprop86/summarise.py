@@ -24,10 +24,15 @@ def configuration_row(experiment: str, configuration: str, run: Run) -> dict:
     """What one configuration measured over its seeds."""
     summary = run.summary()
     n = len(summary)
-    row = {"experiment": experiment, "configuration": configuration, "seeds": n,
-           "max_sweeps": run.settings["max_sweeps"], "trained_on": run.trained_on(),
-           "median_final_error": summary.final_error.median(),
-           "median_final_error_from_target": float(np.median(run.final_error_from_target()))}  # fmt: skip
+    row = {
+        "experiment": experiment,
+        "configuration": configuration,
+        "seeds": n,
+        "max_sweeps": run.settings["max_sweeps"],
+        "trained_on": run.trained_on(),
+        "median_final_error": summary.final_error.median(),
+        "median_final_error_from_target": float(np.median(run.final_error_from_target())),
+    }
     for name in run.result.sweeps_to:
         col = summary[f"sweeps_to_{name}"].dropna().astype(float)
         lo, hi = wilson_interval(len(col), n)

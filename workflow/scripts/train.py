@@ -10,5 +10,7 @@ with job_log(snakemake.log[0]):
     run = train_seeds(snakemake.params.settings, range(first, last + 1))
     end = time.time()
     run.write(snakemake.output.run)
-    save_json(snakemake.output.timing, {"first_seed": first, "last_seed": last,
-                                        "start_ms": int(start * 1000), "end_ms": int(end * 1000)})  # fmt: skip
+    save_json(
+        snakemake.output.timing,
+        {"first_seed": first, "last_seed": last, "start_ms": int(start * 1000), "end_ms": int(end * 1000)},
+    )

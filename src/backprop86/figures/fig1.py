@@ -90,27 +90,59 @@ def draw_net(ax, layout: dict) -> None:
         (x0, y0, _), (x1, y1, _) = units[a], units[b]
         colour = POSITIVE if w >= 0 else NEGATIVE
         ax.plot([x0, x1], [y0, y1], color=colour, lw=0.6 + 0.15 * min(abs(w), 12), alpha=0.75, zorder=1)
-        ax.text(x, y, f"{w:.1f}", fontsize=8, ha="center", va="center", rotation=angle, rotation_mode="anchor",
-                color=colour, bbox=dict(fc="white", ec="none", pad=0.4), zorder=4)  # fmt: skip
+        ax.text(
+            x,
+            y,
+            f"{w:.1f}",
+            fontsize=8,
+            ha="center",
+            va="center",
+            rotation=angle,
+            rotation_mode="anchor",
+            color=colour,
+            bbox=dict(fc="white", ec="none", pad=0.4),
+            zorder=4,
+        )
     for name, (x, y, bias) in units.items():
         r = 0.3
         ax.add_patch(Circle((x, y), r, fc="white", ec="black", lw=1.2, zorder=3))
         if bias is None:  # an input: its name below it
             ax.text(x, y - r - 0.12, name.replace("x", "input "), ha="center", va="top", fontsize=8)
             continue
-        ax.text(x, y, f"{bias:.1f}", ha="center", va="center", fontsize=9, zorder=5,
-                color=POSITIVE if bias >= 0 else NEGATIVE)  # fmt: skip
+        ax.text(
+            x,
+            y,
+            f"{bias:.1f}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            zorder=5,
+            color=POSITIVE if bias >= 0 else NEGATIVE,
+        )
         side = -1 if x < max(u[0] for u in units.values()) / 2 else 1
         label = "output" if name == "out" else f"hidden {name[1:]}"
-        ax.text(x + side * (r + 0.12), y + 0.22, label, ha="left" if side > 0 else "right", va="bottom",
-                fontsize=8, color="0.3")  # fmt: skip
+        ax.text(
+            x + side * (r + 0.12),
+            y + 0.22,
+            label,
+            ha="left" if side > 0 else "right",
+            va="bottom",
+            fontsize=8,
+            color="0.3",
+        )
     ax.set_xlim(-0.6, max(x for x, _, _ in units.values()) + 0.6)
     ax.set_ylim(-0.75, FIG1_Y["out"] + 0.45)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.legend(handles=[Line2D([], [], color=POSITIVE, lw=2, label="positive weight or bias"),
-                       Line2D([], [], color=NEGATIVE, lw=2, label="negative weight or bias")],
-              loc="upper left", bbox_to_anchor=(0.0, 1.0), fontsize=8)  # fmt: skip
+    ax.legend(
+        handles=[
+            Line2D([], [], color=POSITIVE, lw=2, label="positive weight or bias"),
+            Line2D([], [], color=NEGATIVE, lw=2, label="negative weight or bias"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(0.0, 1.0),
+        fontsize=8,
+    )
 
 
 def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figure, dict]:
@@ -124,7 +156,9 @@ def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figur
     sol = symmetry_solution(run, criterion)
     layout = fig1_layout(run, s)
     fig = plt.figure(figsize=(WIDTH, 4.6))
-    gs = fig.add_gridspec(1, 3, width_ratios=[2.6, 0.75, 1.1], wspace=0.5, left=0.01, right=0.99, bottom=0.1, top=0.85)  # fmt: skip
+    gs = fig.add_gridspec(
+        1, 3, width_ratios=[2.6, 0.75, 1.1], wspace=0.5, left=0.01, right=0.99, bottom=0.1, top=0.85
+    )
     ax = fig.add_subplot(gs[0])
     draw_net(ax, layout)
     ax.set_title(f"Seed {run.seeds[s]}: each weight on its arc, each bias inside its unit")
@@ -166,13 +200,17 @@ def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figur
     a2.set_ylabel("pair magnitude ratio")
     a2.set_title(f"Mirror-pair magnitudes,\nsmallest to largest\n(paper {':'.join(map(str, ratios))})")
     facts = {
-        "seed": int(run.seeds[s]), "why": why, "criterion": criterion, "seed_rule": seed_rule,
-        "solved_seeds": n_solved, "seeds": len(run.seeds),
+        "seed": int(run.seeds[s]),
+        "why": why,
+        "criterion": criterion,
+        "seed_rule": seed_rule,
+        "solved_seeds": n_solved,
+        "seeds": len(run.seeds),
         "median_antisymmetry": float(sol.antisymmetry.median()) if len(sol) else None,
         "median_ratio_middle": float(sol.ratio_sorted_1.median()) if len(sol) else None,
         "median_ratio_largest": float(sol.ratio_sorted_2.median()) if len(sol) else None,
         "outward_increasing": float(sol.outward_increasing.mean()) if len(sol) else None,
         "paper_ratios": list(ratios),
         "layout": layout,
-    }  # fmt: skip
+    }
     return fig, facts

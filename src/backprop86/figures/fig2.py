@@ -80,7 +80,10 @@ def fig2_layout(ft: FamilyTrees | None = None) -> dict:
                     x[n] = centre + (sibs.index(n) - (len(sibs) - 1) / 2)
         for n in people:
             pos[n] = (x[n], -3.5 * k - 1.2 * gen[n])
-    marriages = sorted({tuple(sorted((a, b), key=ft.names.index)) for a, b in ft.spouse.items()}, key=lambda m: ft.names.index(m[0]))  # fmt: skip
+    marriages = sorted(
+        {tuple(sorted((a, b), key=ft.names.index)) for a, b in ft.spouse.items()},
+        key=lambda m: ft.names.index(m[0]),
+    )
     descents = [(ft.parents[c], c) for c in ft.names if c in ft.parents]
     return {"pos": pos, "marriages": marriages, "descents": descents}
 
@@ -122,14 +125,28 @@ def fig2(ft: FamilyTrees | None = None) -> tuple[Figure, dict]:
         y0, (xc, yc) = pos[f][1], pos[c]
         ax.plot([xm, xm, xc, xc], [y0, (y0 + yc) / 2, (y0 + yc) / 2, yc + 0.15], color="0.4", lw=0.8)
     for n, (x, y) in pos.items():
-        ax.text(x, y, n, ha="center", va="center", fontsize=9,
-                bbox=dict(boxstyle="round,pad=0.3", fc="#cde3f3" if ft.by_name[n].sex == "m" else "#f9dcc4", ec="0.3"))  # fmt: skip
+        ax.text(
+            x,
+            y,
+            n,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox=dict(
+                boxstyle="round,pad=0.3", fc="#cde3f3" if ft.by_name[n].sex == "m" else "#f9dcc4", ec="0.3"
+            ),
+        )
     for k, nat in enumerate(("English", "Italian")):
         ax.text(
             min(x for x, _ in pos.values()) - 1.3, -3.5 * k - 1.2, nat, rotation=90, va="center", fontsize=11
         )
     ax.set_xlim(min(x for x, _ in pos.values()) - 1.6, max(x for x, _ in pos.values()) + 0.8)
     ax.axis("off")
-    facts = {"people": len(ft.people), "marriages": len(lay["marriages"]), "children": len(lay["descents"]),
-             "questions": len(ft.questions), "triples": len(ft.triples)}  # fmt: skip
+    facts = {
+        "people": len(ft.people),
+        "marriages": len(lay["marriages"]),
+        "children": len(lay["descents"]),
+        "questions": len(ft.questions),
+        "triples": len(ft.triples),
+    }
     return fig, facts

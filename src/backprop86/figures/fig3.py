@@ -50,14 +50,23 @@ CELL = 0.3  # inches: one unit of Figs. 3 and 4 (30 px)
 # bottom edge), in inches; person and relationship groups have English / the first
 # six relationships in their top row.
 FIG3_GROUPS = (
-    ("person1", 2, 12, 1.2, 0.9), ("relation", 2, 6, 6.9, 0.9),
-    ("person_code", 1, 6, 2.1, 2.5), ("relation_code", 1, 6, 6.9, 2.5),
-    ("central", 1, 12, 3.45, 3.3), ("answer_code", 1, 6, 4.35, 4.1),
+    ("person1", 2, 12, 1.2, 0.9),
+    ("relation", 2, 6, 6.9, 0.9),
+    ("person_code", 1, 6, 2.1, 2.5),
+    ("relation_code", 1, 6, 6.9, 2.5),
+    ("central", 1, 12, 3.45, 3.3),
+    ("answer_code", 1, 6, 4.35, 4.1),
     ("person2", 2, 12, 3.45, 5.4),
-)  # fmt: skip
-FIG3_TITLES = {"person1": "person 1 (input)", "relation": "relationship (input)", "person_code": "person 1 code",
-               "relation_code": "relationship code", "central": "central units", "answer_code": "person 2 code",
-               "person2": "person 2 (output)"}  # fmt: skip
+)
+FIG3_TITLES = {
+    "person1": "person 1 (input)",
+    "relation": "relationship (input)",
+    "person_code": "person 1 code",
+    "relation_code": "relationship code",
+    "central": "central units",
+    "answer_code": "person 2 code",
+    "person2": "person 2 (output)",
+}
 
 
 def fig3_activities(run: Run, s: int, person: str, relation: str) -> dict[str, np.ndarray]:
@@ -93,9 +102,17 @@ def hinton_cells(ax, values: np.ndarray, x0: float, y0: float, cell: float, vmax
 def column_names(ax, names, x0: float, y: float, cell: float, above: bool, bold=()) -> None:
     """``names`` written upright (rotated), one per column of cells from ``x0``, above or below ``y``."""
     for k, n in enumerate(names):
-        ax.text(x0 + (k + 0.5) * cell, y + (0.06 if above else -0.06), n, rotation=90, ha="center",
-                va="bottom" if above else "top", fontsize=8, color=PAPER if n in bold else "black",
-                fontweight="bold" if n in bold else "normal")  # fmt: skip
+        ax.text(
+            x0 + (k + 0.5) * cell,
+            y + (0.06 if above else -0.06),
+            n,
+            rotation=90,
+            ha="center",
+            va="bottom" if above else "top",
+            fontsize=8,
+            color=PAPER if n in bold else "black",
+            fontweight="bold" if n in bold else "normal",
+        )
 
 
 def fig3_layout(ft: FamilyTrees | None = None) -> dict:
@@ -145,24 +162,38 @@ def fig3(run: Run, criterion: str, seed_rule: str, question: tuple[str, str]) ->
             fontsize=9,
             color="0.25",
         )
-    ax.text(0.15, H - 0.2, f"Input '{person} has-{relation}'; seed {run.seeds[s]}. White squares: activity (area).\n"
-            f"Outlined: the correct answers, {' and '.join(answers)}.", va="top", fontsize=10)  # fmt: skip
+    ax.text(
+        0.15,
+        H - 0.2,
+        f"Input '{person} has-{relation}'; seed {run.seeds[s]}. White squares: activity (area).\n"
+        f"Outlined: the correct answers, {' and '.join(answers)}.",
+        va="top",
+        fontsize=10,
+    )
     ax.set_xlim(0, WIDTH)
     ax.set_ylim(0, H)
     ax.axis("off")
     out = act["person2"]
     idx = {n: k for k, n in enumerate(ft.names)}
     facts = {
-        "seed": int(run.seeds[s]), "why": why, "criterion": criterion, "seed_rule": seed_rule,
-        "question": [person, relation], "answers": answers,
+        "seed": int(run.seeds[s]),
+        "why": why,
+        "criterion": criterion,
+        "seed_rule": seed_rule,
+        "question": [person, relation],
+        "answers": answers,
         "answer_activity": {a: float(out[idx[a]]) for a in answers},
         "largest_other_activity": float(max(out[k] for n, k in idx.items() if n not in answers)),
         "activities": {g: v.tolist() for g, v in act.items()},
         "names": lay["names"],
-    }  # fmt: skip
+    }
     summary = run.summary()
     if "heldout_correct" in summary:  # how this seed generalises, beside every seed of its configuration
         right = summary.heldout_correct.to_numpy()
-        facts.update(heldout_correct=int(right[s]), heldout_total=int(summary.heldout_total.iloc[s]),
-                     seeds=len(right), seeds_as_good=int((right >= right[s]).sum()))  # fmt: skip
+        facts.update(
+            heldout_correct=int(right[s]),
+            heldout_total=int(summary.heldout_total.iloc[s]),
+            seeds=len(right),
+            seeds_as_good=int((right >= right[s]).sum()),
+        )
     return fig, facts

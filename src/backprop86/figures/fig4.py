@@ -120,13 +120,17 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
     )
     a2.tick_params(axis="x", rotation=30)
     facts = {
-        "seed": int(run.seeds[s]), "why": why, "criterion": criterion, "seed_rule": seed_rule,
-        "seeds_measured": int(len(idx) if len(idx) else len(run.seeds)), "only_learned": bool(len(idx)),
+        "seed": int(run.seeds[s]),
+        "why": why,
+        "criterion": criterion,
+        "seed_rule": seed_rule,
+        "seeds_measured": int(len(idx) if len(idx) else len(run.seeds)),
+        "only_learned": bool(len(idx)),
         "median_abs_r": {f: float(enc[enc.feature == f].abs_r.median()) for f in order},
         "shown_units": {f: u for u, f, _ in lay["units"] if f},
         "unit_correlation": {f: r for _, f, r in lay["units"] if f},
         "order": ft.names,
         "weights": W.tolist(),
         "layout": lay,
-    }  # fmt: skip
+    }
     return fig, facts

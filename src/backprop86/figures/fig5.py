@@ -83,13 +83,28 @@ def draw_recurrent(ax, net: IterativeNet) -> None:
             ax.add_patch(Circle(pos[i] + 0.3 * out, 0.2, fill=False, ec=colour, lw=1.3, zorder=2))
             ax.text(*(pos[i] + 0.68 * out), label, color=colour, ha="center", va="center", fontsize=9)
             continue
-        arrow = FancyArrowPatch(pos[i], pos[j], connectionstyle="arc3,rad=0.18", arrowstyle="-|>",
-                                mutation_scale=10, color=colour, lw=1.3, shrinkA=13, shrinkB=13)  # fmt: skip
+        arrow = FancyArrowPatch(
+            pos[i],
+            pos[j],
+            connectionstyle="arc3,rad=0.18",
+            arrowstyle="-|>",
+            mutation_scale=10,
+            color=colour,
+            lw=1.3,
+            shrinkA=13,
+            shrinkB=13,
+        )
         ax.add_patch(arrow)
         mid = (pos[i] + pos[j]) / 2
         normal = np.array([pos[j][1] - pos[i][1], pos[i][0] - pos[j][0]])
-        ax.text(*(mid + 0.16 * normal / np.linalg.norm(normal)), label, color=colour,
-                ha="center", va="center", fontsize=9)  # fmt: skip
+        ax.text(
+            *(mid + 0.16 * normal / np.linalg.norm(normal)),
+            label,
+            color=colour,
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
     ax.scatter(pos[:, 0], pos[:, 1], **UNIT)
     for u in range(n):
         ax.text(*pos[u], str(u + 1), ha="center", va="center", zorder=4, fontsize=10)
@@ -122,12 +137,23 @@ def draw_unrolled(ax, net: IterativeNet) -> None:
         for i in range(sizes[src]):
             for j in range(sizes[dst]):
                 label, colour = styles[(shared, i, j)]
-                ax.annotate("", b[j], a[i], arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.0,
-                                                            shrinkA=9, shrinkB=9))  # fmt: skip
+                ax.annotate(
+                    "",
+                    b[j],
+                    a[i],
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.0, shrinkA=9, shrinkB=9),
+                )
                 f = 0.3 + 0.4 * (i + 0.5) / sizes[src]  # spread labels of lines that cross
                 at = a[i] + f * (b[j] - a[i])
-                ax.text(*at, label, color=colour, fontsize=8, ha="center", va="center",
-                        bbox=dict(boxstyle="round,pad=0.05", fc="white", ec="none", alpha=0.8))  # fmt: skip
+                ax.text(
+                    *at,
+                    label,
+                    color=colour,
+                    fontsize=8,
+                    ha="center",
+                    va="center",
+                    bbox=dict(boxstyle="round,pad=0.05", fc="white", ec="none", alpha=0.8),
+                )
     for g, _ in arch.groups:
         xy = where[g]
         ax.scatter(xy[:, 0], xy[:, 1], **{**UNIT, "s": 260 if g.startswith("s") else 90})
@@ -135,13 +161,19 @@ def draw_unrolled(ax, net: IterativeNet) -> None:
             for u in range(sizes[g]):
                 ax.text(*xy[u], str(u + 1), ha="center", va="center", zorder=4, fontsize=8)
             t = int(g[1:])
-            ax.text(xy[-1, 0] + 0.55, xy[-1, 1], "initial state" if t == 0 else f"step {t}", va="center",
-                    fontsize=8)  # fmt: skip
+            ax.text(
+                xy[-1, 0] + 0.55,
+                xy[-1, 1],
+                "initial state" if t == 0 else f"step {t}",
+                va="center",
+                fontsize=8,
+            )
     ax.set_xlim(-(n + 1) / 2 - 0.4, (n + 1) / 2 + 1.0)
     ax.set_ylim(-0.5, T + 0.5)
     ax.axis("off")
-    ax.set_title(f"(b) the same net unrolled: {T} layers,\nlabels name the shared weight of each copy",
-                 fontsize=10)  # fmt: skip
+    ax.set_title(
+        f"(b) the same net unrolled: {T} layers,\nlabels name the shared weight of each copy", fontsize=10
+    )
 
 
 def shift_register_states(settings: dict, run: Run, seed_index: int) -> tuple[np.ndarray, list[str]]:
@@ -176,9 +208,14 @@ def draw_states(fig: Figure, spec, settings: dict, run: Run, criterion: str) -> 
         ax.tick_params(length=0)
         ax.set_title(f"start {labels[c]}", fontsize=8, pad=2, loc="center")
     learned = run.result.sweeps_to[criterion][s]
-    fig.text(spec.get_position(fig).x0 + spec.get_position(fig).width / 2, 0.93,
-             f"(c) trained shift register, seed {run.seeds[s]}\n({learned} sweeps): units 1-{states.shape[2]} (rows)\nat steps 0-{states.shape[1] - 1} (columns); black = 1",
-             ha="center", va="center", fontsize=10)  # fmt: skip
+    fig.text(
+        spec.get_position(fig).x0 + spec.get_position(fig).width / 2,
+        0.93,
+        f"(c) trained shift register, seed {run.seeds[s]}\n({learned} sweeps): units 1-{states.shape[2]} (rows)\nat steps 0-{states.shape[1] - 1} (columns); black = 1",
+        ha="center",
+        va="center",
+        fontsize=10,
+    )
 
 
 def fig5(settings: dict, run: Run) -> tuple[Figure, dict]:
@@ -203,8 +240,11 @@ def fig5_facts(settings: dict, run: Run) -> dict:
     s = example_seed(run, criterion)
     learned = first[first >= 0]
     return {
-        "criterion": criterion, "seeds": len(run.seeds), "learned": int(len(learned)),
+        "criterion": criterion,
+        "seeds": len(run.seeds),
+        "learned": int(len(learned)),
         "median_sweeps": float(np.median(learned)) if len(learned) else None,
-        "steps": int(settings["steps"]), "seed": int(run.seeds[s]),
+        "steps": int(settings["steps"]),
+        "seed": int(run.seeds[s]),
         "example": f"seed {run.seeds[s]}'s units at every step for every starting pattern",
-    }  # fmt: skip
+    }

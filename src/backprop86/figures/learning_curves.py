@@ -91,9 +91,20 @@ def learning_curves(
     experiments = list(dict.fromkeys(e for e, _ in runs))
     by_exp = {e: [c for x, c in runs if x == e] for e in experiments}
     cols = max(len(v) for v in by_exp.values())
-    fig, axes = plt.subplots(len(experiments), cols, figsize=(WIDTH, 2.55 * len(experiments) + 0.2),
-                             squeeze=False, gridspec_kw=dict(hspace=1.0, wspace=0.32, left=0.07, right=0.99,
-                                                             top=0.85 if len(experiments) > 1 else 0.72, bottom=0.1))  # fmt: skip
+    fig, axes = plt.subplots(
+        len(experiments),
+        cols,
+        figsize=(WIDTH, 2.55 * len(experiments) + 0.2),
+        squeeze=False,
+        gridspec_kw=dict(
+            hspace=1.0,
+            wspace=0.32,
+            left=0.07,
+            right=0.99,
+            top=0.85 if len(experiments) > 1 else 0.72,
+            bottom=0.1,
+        ),
+    )
     panels = []
     for i, e in enumerate(experiments):
         row_axes = axes[i]
@@ -114,8 +125,16 @@ def learning_curves(
             tq = np.quantile(r.final_error_from_target(), [0.25, 0.5, 0.75])
             if e in paper_sweeps:
                 ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
-                ax.text(paper_sweeps[e], 0.97, f"paper: {paper_sweeps[e]:,} ", transform=ax.get_xaxis_transform(),
-                        rotation=90, ha="right", va="top", fontsize=8)  # fmt: skip
+                ax.text(
+                    paper_sweeps[e],
+                    0.97,
+                    f"paper: {paper_sweeps[e]:,} ",
+                    transform=ax.get_xaxis_transform(),
+                    rotation=90,
+                    ha="right",
+                    va="top",
+                    fontsize=8,
+                )
             bottom, top = max(lo, 1e-4) / 1.5, hi * 1.5
             plain_log_axis(ax, "y", log_ticks(bottom, top))
             ax.set_ylim(bottom, top)
@@ -133,12 +152,27 @@ def learning_curves(
                 ax.set_ylabel(f"{e}\nE (median, quartiles)")
             for side in ("left", "bottom"):
                 ax.spines[side].set_linewidth(1.6 if is_paper else 0.8)
-            panels.append({
-                "experiment": e, "configuration": c, "paper": is_paper, "seeds": len(r.seeds),
-                "trained_on": measure, "drawn": "from_target", "final_median": float(q["median"].iloc[-1]),
-                "final_from_target_median": float(tq[1]), "sweeps": int(q.sweep.iloc[-1]),
-                "final_trained_median": float(np.median(r.summary().final_error)),
-            })  # fmt: skip
-    fig.suptitle("E per sweep (eq. 3), median across seeds with quartiles shaded; "
-                 "\u2605 the paper's configuration, dashed the paper's sweep count", x=0.01, y=0.995, ha="left", va="top", fontsize=10)  # fmt: skip
+            panels.append(
+                {
+                    "experiment": e,
+                    "configuration": c,
+                    "paper": is_paper,
+                    "seeds": len(r.seeds),
+                    "trained_on": measure,
+                    "drawn": "from_target",
+                    "final_median": float(q["median"].iloc[-1]),
+                    "final_from_target_median": float(tq[1]),
+                    "sweeps": int(q.sweep.iloc[-1]),
+                    "final_trained_median": float(np.median(r.summary().final_error)),
+                }
+            )
+    fig.suptitle(
+        "E per sweep (eq. 3), median across seeds with quartiles shaded; "
+        "\u2605 the paper's configuration, dashed the paper's sweep count",
+        x=0.01,
+        y=0.995,
+        ha="left",
+        va="top",
+        fontsize=10,
+    )
     return fig, {"panels": panels, "paper_sweeps": paper_sweeps}

@@ -75,9 +75,15 @@ def readings_map_layout(table: pd.DataFrame, printed: dict | None) -> dict:
     if printed is not None:
         at = [rows.index(key(printed, row_axes)), cols.index(key(printed, col_axes))]
     label = lambda names, v, sep: "\n".join(f"{a}{sep}{x}" for a, x in zip(names, v))  # noqa: E731
-    return {"row_axes": row_axes, "col_axes": col_axes, "rows": [label(row_axes, r, " ") for r in rows],
-            "cols": [label(col_axes, c, "\n") for c in cols], "learned": learned,
-            "values": {k: v.tolist() for k, v in grids.items()}, "printed": at}  # fmt: skip
+    return {
+        "row_axes": row_axes,
+        "col_axes": col_axes,
+        "rows": [label(row_axes, r, " ") for r in rows],
+        "cols": [label(col_axes, c, "\n") for c in cols],
+        "learned": learned,
+        "values": {k: v.tolist() for k, v in grids.items()},
+        "printed": at,
+    }
 
 
 def readings_map_figure(
@@ -93,33 +99,66 @@ def readings_map_figure(
     # inches under the maps: a line for the name and one for the value of each column axis
     below = 0.25 + 0.16 * 2 * len(layout["col_axes"])
     height = 0.9 + 0.62 * n_rows + below
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, height), gridspec_kw=dict(
-        left=0.13, right=0.97, bottom=below / height, top=1 - 0.55 / height, wspace=0.25))  # fmt: skip
-    panels = ((layout["learned"], "share of seeds that learned within " + layout["learned"].split("_")[-1] + " sweeps", 1.0),
-              ("heldout_mean", f"held-out questions right (mean, of {heldout_total})", float(heldout_total)))  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        2,
+        figsize=(WIDTH, height),
+        gridspec_kw=dict(left=0.13, right=0.97, bottom=below / height, top=1 - 0.55 / height, wspace=0.25),
+    )
+    panels = (
+        (
+            layout["learned"],
+            "share of seeds that learned within " + layout["learned"].split("_")[-1] + " sweeps",
+            1.0,
+        ),
+        ("heldout_mean", f"held-out questions right (mean, of {heldout_total})", float(heldout_total)),
+    )
     for ax, (name, title, vmax) in zip(axes, panels):
         values = np.array(layout["values"][name])
         ax.imshow(values, cmap="cividis", vmin=0.0, vmax=vmax, aspect="auto")
         for i in range(n_rows):
             for j in range(n_cols):
                 v = values[i, j]
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="black" if v > 0.6 * vmax else "white")  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if v > 0.6 * vmax else "white",
+                )
         if layout["printed"] is not None:
             i, j = layout["printed"]
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
         ax.set_xticks(range(n_cols), layout["cols"], fontsize=8)  # each column: names and values on lines
         ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=8)
         ax.set_title(title, fontsize=9)
-    fig.suptitle("The readings map: each cell one reading of the printed family-tree recipe; "
-                 "outlined, the recipe as printed", x=0.01, ha="left", fontsize=10)  # fmt: skip
+    fig.suptitle(
+        "The readings map: each cell one reading of the printed family-tree recipe; "
+        "outlined, the recipe as printed",
+        x=0.01,
+        ha="left",
+        fontsize=10,
+    )
     learned = layout["learned"]
-    facts = {"cells": len(table), "seeds": int(table.seeds.iloc[0]), "learned_column": learned,
-             "learning_cells": int((table[learned] >= share["reproduced"]).sum()), "best_share": float(table[learned].max()),
-             "best_heldout_mean": float(table.heldout_mean.max()), "heldout_total": heldout_total,
-             "share_rule": dict(share), "layout": layout}  # fmt: skip
+    facts = {
+        "cells": len(table),
+        "seeds": int(table.seeds.iloc[0]),
+        "learned_column": learned,
+        "learning_cells": int((table[learned] >= share["reproduced"]).sum()),
+        "best_share": float(table[learned].max()),
+        "best_heldout_mean": float(table.heldout_mean.max()),
+        "heldout_total": heldout_total,
+        "share_rule": dict(share),
+        "layout": layout,
+    }
     if printed is not None:
         p = table.loc[(table[list(printed)] == pd.Series(printed)).all(axis=1)].iloc[0]
-        facts["printed"] = {**printed, "share": float(p[learned]), "heldout_mean": float(p.heldout_mean),
-                            "final_error_median": float(p.final_error_median)}  # fmt: skip
+        facts["printed"] = {
+            **printed,
+            "share": float(p[learned]),
+            "heldout_mean": float(p.heldout_mean),
+            "final_error_median": float(p.final_error_median),
+        }
     return fig, facts

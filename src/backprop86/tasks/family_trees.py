@@ -46,32 +46,30 @@ SETTINGS = {
     },
 }
 
-RELATIONS = (
-    "father", "mother", "husband", "wife", "son", "daughter",
-    "uncle", "aunt", "brother", "sister", "nephew", "niece",
-)  # fmt: skip
+RELATIONS = tuple("father mother husband wife son daughter uncle aunt brother sister nephew niece".split())
 
 # One tree, in the order of the paper's Fig. 2: (name, sex); the Italian tree
 # has the same shape, person for person.
-ENGLISH = (
-    ("Christopher", "m"), ("Penelope", "f"), ("Andrew", "m"), ("Christine", "f"),
-    ("Margaret", "f"), ("Arthur", "m"), ("Victoria", "f"), ("James", "m"),
-    ("Jennifer", "f"), ("Charles", "m"), ("Colin", "m"), ("Charlotte", "f"),
-)  # fmt: skip
-ITALIAN = (
-    "Roberto", "Maria", "Pierro", "Francesca", "Gina", "Emilio",
-    "Lucia", "Marco", "Angela", "Tomaso", "Alfonso", "Sophia",
-)  # fmt: skip
+ENGLISH = tuple(
+    tuple(person.split(":"))
+    for person in """Christopher:m Penelope:f Andrew:m Christine:f Margaret:f Arthur:m
+    Victoria:f James:m Jennifer:f Charles:m Colin:m Charlotte:f""".split()
+)
+ITALIAN = tuple("Roberto Maria Pierro Francesca Gina Emilio Lucia Marco Angela Tomaso Alfonso Sophia".split())
 # Marriages (husband, wife) and children (father, mother, child), by English name.
-MARRIAGES = (
-    ("Christopher", "Penelope"), ("Andrew", "Christine"), ("Arthur", "Margaret"),
-    ("James", "Victoria"), ("Charles", "Jennifer"),
-)  # fmt: skip
-CHILDREN = (
-    ("Christopher", "Penelope", "Arthur"), ("Christopher", "Penelope", "Victoria"),
-    ("Andrew", "Christine", "James"), ("Andrew", "Christine", "Jennifer"),
-    ("James", "Victoria", "Colin"), ("James", "Victoria", "Charlotte"),
-)  # fmt: skip
+MARRIAGES = tuple(
+    tuple(couple.split("="))
+    for couple in "Christopher=Penelope Andrew=Christine Arthur=Margaret James=Victoria Charles=Jennifer".split()
+)
+CHILDREN = tuple(
+    tuple(line.replace(" -> ", " ").split())
+    for line in """Christopher Penelope -> Arthur
+    Christopher Penelope -> Victoria
+    Andrew Christine -> James
+    Andrew Christine -> Jennifer
+    James Victoria -> Colin
+    James Victoria -> Charlotte""".splitlines()
+)
 
 
 @dataclass(frozen=True)
@@ -125,12 +123,19 @@ class FamilyTrees:
         sibs = set(self.siblings(name)) | {s for sp in self.spouses(name) for s in self.siblings(sp)}
         nibling = {c for s in sibs for c in self.children(s)}
         pools = {
-            "father": parents, "mother": parents, "husband": self.spouses(name),
-            "wife": self.spouses(name), "son": self.children(name),
-            "daughter": self.children(name), "uncle": piblings, "aunt": piblings,
-            "brother": self.siblings(name), "sister": self.siblings(name),
-            "nephew": nibling, "niece": nibling,
-        }  # fmt: skip
+            "father": parents,
+            "mother": parents,
+            "husband": self.spouses(name),
+            "wife": self.spouses(name),
+            "son": self.children(name),
+            "daughter": self.children(name),
+            "uncle": piblings,
+            "aunt": piblings,
+            "brother": self.siblings(name),
+            "sister": self.siblings(name),
+            "nephew": nibling,
+            "niece": nibling,
+        }
         male = relation in ("father", "husband", "son", "uncle", "brother", "nephew")
         return {n for n in pools[relation] if (self.by_name[n].sex == "m") == male}
 

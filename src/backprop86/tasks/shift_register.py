@@ -42,8 +42,9 @@ def cases(settings: dict) -> tuple[IterativeNet, np.ndarray, None, np.ndarray, l
     units, steps = settings["units"], settings["steps"]
     patterns = binary_patterns(units)
     targets = np.concatenate([np.roll(patterns, t, axis=1) for t in range(1, steps + 1)], axis=1)
-    net = IterativeNet(n_units=units, steps=steps, outputs=tuple(range(units)),
-                       target_steps=tuple(range(1, steps + 1)))  # fmt: skip
+    net = IterativeNet(
+        n_units=units, steps=steps, outputs=tuple(range(units)), target_steps=tuple(range(1, steps + 1))
+    )
     labels = ["".join(str(int(v)) for v in p) for p in patterns]
     return net, patterns, None, targets, labels
 

@@ -43,13 +43,23 @@ def main() -> None:
     out, rc = SPOOL / f"{job_id}.out", SPOOL / f"{job_id}.rc"
     # Exit code goes to <id>.rc via a rename, so status.py never reads half a file.
     wrapper = 'sh "$1" > "$2" 2>&1; echo $? > "$3.tmp"; mv "$3.tmp" "$3"'
-    proc = subprocess.Popen(["sh", "-c", wrapper, "job", str(jobscript), str(out), str(rc)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    record = {"job_id": job_id, "pid": proc.pid, "rule": props.get("rule"),
-              "wildcards": props.get("wildcards"), "threads": props.get("threads"),
-              "resources": resources, "jobscript": jobscript.read_text(),
-              "submitted": time.time()}  # fmt: skip
+    proc = subprocess.Popen(
+        ["sh", "-c", wrapper, "job", str(jobscript), str(out), str(rc)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    record = {
+        "job_id": job_id,
+        "pid": proc.pid,
+        "rule": props.get("rule"),
+        "wildcards": props.get("wildcards"),
+        "threads": props.get("threads"),
+        "resources": resources,
+        "jobscript": jobscript.read_text(),
+        "submitted": time.time(),
+    }
     (SPOOL / f"{job_id}.json").write_text(json.dumps(record, indent=2))
     print(job_id)
 
