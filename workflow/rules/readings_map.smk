@@ -36,7 +36,7 @@ rule train_map_cell:
         "../envs/backprop86.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=JOB_MEM_MB["train_shard"],  # what the config check holds a cell to
         runtime=60,
     params:
         settings=lambda w: cell_settings(config, MAP_CELLS[w.cell]),
