@@ -167,26 +167,7 @@ def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figur
     if len(sol):
         strip(a1, [sol.antisymmetry], color=POSITIVE, alpha=0.4)
         a1.set_xticks([])
-        long = sol.melt(value_vars=["ratio_sorted_1", "ratio_sorted_2"], var_name="pair", value_name="ratio")
-        long["pair"] = long.pair.map(
-            {"ratio_sorted_1": "middle\n/ smallest", "ratio_sorted_2": "largest\n/ smallest"}
-        )
-        strip(a2, [sol.ratio_sorted_1, sol.ratio_sorted_2], color=POSITIVE, alpha=0.3)
-        sns.boxplot(
-            data=long, x="pair", y="ratio", ax=a2, showfliers=False, fill=False, color="0.2", width=0.5
-        )
-        targets = [r / ratios[0] for r in ratios[1:]]
-        paper_label = f"the paper's {' and '.join(f'{t:g}' for t in targets)}"
-        for k, target in enumerate(targets):
-            a2.plot(
-                [k - 0.32, k + 0.32], [target, target], color=PAPER, lw=2.5, label=None if k else paper_label
-            )
-        a2.legend(loc="upper left")
-        hi = max(8.0, float(long.ratio.max()) * 1.1)
-        lo = min(0.5, float(long.ratio.min()) / 1.1)
-        ticks = [2.0**k for k in range(int(np.floor(np.log2(lo))), int(np.ceil(np.log2(hi))) + 1)]
-        plain_log_axis(a2, "y", ticks)
-        a2.set_ylim(lo, hi)
+        pair_ratios(a2, sol, ratios)
     else:
         for a in (a1, a2):
             a.text(0.5, 0.5, "no solved seeds", transform=a.transAxes, ha="center", va="center")
@@ -214,3 +195,24 @@ def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figur
         "layout": layout,
     }
     return fig, facts
+
+
+def pair_ratios(ax, sol, ratios: tuple) -> None:
+    """Each solved unit's mirror-pair magnitudes, smallest to largest, over the smallest;
+    the paper's ratios as bars, on a log axis with plain ticks."""
+    long = sol.melt(value_vars=["ratio_sorted_1", "ratio_sorted_2"], var_name="pair", value_name="ratio")
+    long["pair"] = long.pair.map(
+        {"ratio_sorted_1": "middle\n/ smallest", "ratio_sorted_2": "largest\n/ smallest"}
+    )
+    strip(ax, [sol.ratio_sorted_1, sol.ratio_sorted_2], color=POSITIVE, alpha=0.3)
+    sns.boxplot(data=long, x="pair", y="ratio", ax=ax, showfliers=False, fill=False, color="0.2", width=0.5)
+    targets = [r / ratios[0] for r in ratios[1:]]
+    paper_label = f"the paper's {' and '.join(f'{t:g}' for t in targets)}"
+    for k, target in enumerate(targets):
+        ax.plot([k - 0.32, k + 0.32], [target, target], color=PAPER, lw=2.5, label=None if k else paper_label)
+    ax.legend(loc="upper left")
+    hi = max(8.0, float(long.ratio.max()) * 1.1)
+    lo = min(0.5, float(long.ratio.min()) / 1.1)
+    ticks = [2.0**k for k in range(int(np.floor(np.log2(lo))), int(np.ceil(np.log2(hi))) + 1)]
+    plain_log_axis(ax, "y", ticks)
+    ax.set_ylim(lo, hi)

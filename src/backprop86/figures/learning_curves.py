@@ -114,58 +114,11 @@ def learning_curves(
         lo = min(float(np.nanmin(np.where(err > 0, err, np.nan))) for err in errors)
         hi = max(float(np.nanmax(err)) for err in errors)
         for k, c in enumerate(by_exp[e]):
-            ax, r = row_axes[k], runs[(e, c)]
-            every = max(1, r.result.error.shape[1] // 800)
-            q = curve_quantiles(r, every)
-            is_paper = paper.get(e) == c
-            colour = PAPER if is_paper else POSITIVE
-            ax.fill_between(q.sweep, q.q25, q.q75, color=colour, alpha=0.25, lw=0)
-            ax.plot(q.sweep, q["median"], color=colour, lw=1.6)
-            measure = r.trained_on()
-            tq = np.quantile(r.final_error_from_target(), [0.25, 0.5, 0.75])
-            if e in paper_sweeps:
-                ax.axvline(paper_sweeps[e], color="0.2", ls="--", lw=1)
-                ax.text(
-                    paper_sweeps[e],
-                    0.97,
-                    f"paper: {paper_sweeps[e]:,} ",
-                    transform=ax.get_xaxis_transform(),
-                    rotation=90,
-                    ha="right",
-                    va="top",
-                    fontsize=8,
-                )
-            bottom, top = max(lo, 1e-4) / 1.5, hi * 1.5
-            plain_log_axis(ax, "y", log_ticks(bottom, top))
-            ax.set_ylim(bottom, top)
-            ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * paper_sweeps.get(e, 0)))
-            title = (
-                ("\u2605 " if is_paper else "")
-                + wrap_name(c)
-                + ("\nthe published settings" if is_paper else "")
-            )
-            if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
-                title += "\ntrained on E from the\nmargin's edge; drawn:\nE from the target"
-            ax.set_title(title, color=colour if is_paper else "black", fontsize=9, pad=4, linespacing=1.15)
-            ax.set_xlabel("sweeps", labelpad=1)
-            if k == 0:
-                ax.set_ylabel(f"{e}\nE (median, quartiles)")
-            for side in ("left", "bottom"):
-                ax.spines[side].set_linewidth(1.6 if is_paper else 0.8)
             panels.append(
-                {
-                    "experiment": e,
-                    "configuration": c,
-                    "paper": is_paper,
-                    "seeds": len(r.seeds),
-                    "trained_on": measure,
-                    "drawn": "from_target",
-                    "final_median": float(q["median"].iloc[-1]),
-                    "final_from_target_median": float(tq[1]),
-                    "sweeps": int(q.sweep.iloc[-1]),
-                    "final_trained_median": float(np.median(r.summary().final_error)),
-                }
+                panel(row_axes[k], e, c, runs[(e, c)], paper.get(e) == c, paper_sweeps.get(e), (lo, hi))
             )
+            if k == 0:
+                row_axes[k].set_ylabel(f"{e}\nE (median, quartiles)")
     fig.suptitle(
         "E per sweep (eq. 3), median across seeds with quartiles shaded; "
         "\u2605 the paper's configuration, dashed the paper's sweep count",
@@ -176,3 +129,51 @@ def learning_curves(
         fontsize=10,
     )
     return fig, {"panels": panels, "paper_sweeps": paper_sweeps}
+
+
+def panel(ax, e: str, c: str, r: Run, is_paper: bool, paper_sweep: int | None, e_range) -> dict:
+    """One configuration's panel of :func:`learning_curves`, E from ``e_range`` (its
+    experiment's lowest and highest) on a log axis; what it shows, for the facts."""
+    every = max(1, r.result.error.shape[1] // 800)
+    q = curve_quantiles(r, every)
+    colour = PAPER if is_paper else POSITIVE
+    ax.fill_between(q.sweep, q.q25, q.q75, color=colour, alpha=0.25, lw=0)
+    ax.plot(q.sweep, q["median"], color=colour, lw=1.6)
+    measure = r.trained_on()
+    tq = np.quantile(r.final_error_from_target(), [0.25, 0.5, 0.75])
+    if paper_sweep is not None:
+        ax.axvline(paper_sweep, color="0.2", ls="--", lw=1)
+        ax.text(
+            paper_sweep,
+            0.97,
+            f"paper: {paper_sweep:,} ",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
+    lo, hi = e_range
+    bottom, top = max(lo, 1e-4) / 1.5, hi * 1.5
+    plain_log_axis(ax, "y", log_ticks(bottom, top))
+    ax.set_ylim(bottom, top)
+    ax.set_xlim(0, max(q.sweep.iloc[-1], 1.08 * (paper_sweep or 0)))
+    title = ("\u2605 " if is_paper else "") + wrap_name(c) + ("\nthe published settings" if is_paper else "")
+    if measure == "from_edge":  # this curve is another E than its neighbours': said in its title
+        title += "\ntrained on E from the\nmargin's edge; drawn:\nE from the target"
+    ax.set_title(title, color=colour if is_paper else "black", fontsize=9, pad=4, linespacing=1.15)
+    ax.set_xlabel("sweeps", labelpad=1)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_linewidth(1.6 if is_paper else 0.8)
+    return {
+        "experiment": e,
+        "configuration": c,
+        "paper": is_paper,
+        "seeds": len(r.seeds),
+        "trained_on": measure,
+        "drawn": "from_target",
+        "final_median": float(q["median"].iloc[-1]),
+        "final_from_target_median": float(tq[1]),
+        "sweeps": int(q.sweep.iloc[-1]),
+        "final_trained_median": float(np.median(r.summary().final_error)),
+    }

@@ -95,7 +95,7 @@ def readings_map_figure(
     if its share reaches the verdict rule's ``share["reproduced"]`` (the config's
     ``report.verdicts.share``), as in the claims table."""
     layout = readings_map_layout(table, printed)
-    n_rows, n_cols = len(layout["rows"]), len(layout["cols"])
+    n_rows = len(layout["rows"])
     # inches under the maps: a line for the name and one for the value of each column axis
     below = 0.25 + 0.16 * 2 * len(layout["col_axes"])
     height = 0.9 + 0.62 * n_rows + below
@@ -114,25 +114,7 @@ def readings_map_figure(
         ("heldout_mean", f"held-out questions right (mean, of {heldout_total})", float(heldout_total)),
     )
     for ax, (name, title, vmax) in zip(axes, panels):
-        values = np.array(layout["values"][name])
-        ax.imshow(values, cmap="cividis", vmin=0.0, vmax=vmax, aspect="auto")
-        for i in range(n_rows):
-            for j in range(n_cols):
-                v = values[i, j]
-                ax.text(
-                    j,
-                    i,
-                    f"{v:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="black" if v > 0.6 * vmax else "white",
-                )
-        if layout["printed"] is not None:
-            i, j = layout["printed"]
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
-        ax.set_xticks(range(n_cols), layout["cols"], fontsize=8)  # each column: names and values on lines
-        ax.set_yticks(range(n_rows), layout["rows"] if ax is axes[0] else [""] * n_rows, fontsize=8)
+        heatmap(ax, layout, np.array(layout["values"][name]), vmax, with_rows=ax is axes[0])
         ax.set_title(title, fontsize=9)
     fig.suptitle(
         "The readings map: each cell one reading of the printed family-tree recipe; "
@@ -141,6 +123,29 @@ def readings_map_figure(
         ha="left",
         fontsize=10,
     )
+    return fig, readings_map_facts(table, printed, heldout_total, share, layout)
+
+
+def heatmap(ax, layout: dict, values: np.ndarray, vmax: float, with_rows: bool) -> None:
+    """One map: each cell's value written in it, the printed recipe's cell outlined."""
+    n_rows, n_cols = values.shape
+    ax.imshow(values, cmap="cividis", vmin=0.0, vmax=vmax, aspect="auto")
+    for i in range(n_rows):
+        for j in range(n_cols):
+            v = values[i, j]
+            colour = "black" if v > 0.6 * vmax else "white"
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color=colour)
+    if layout["printed"] is not None:
+        i, j = layout["printed"]
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=PAPER, lw=2.5))
+    ax.set_xticks(range(n_cols), layout["cols"], fontsize=8)  # each column: names and values on lines
+    ax.set_yticks(range(n_rows), layout["rows"] if with_rows else [""] * n_rows, fontsize=8)
+
+
+def readings_map_facts(
+    table: pd.DataFrame, printed: dict | None, heldout_total: int, share: dict, layout
+) -> dict:
+    """The numbers the map's caption quotes."""
     learned = layout["learned"]
     facts = {
         "cells": len(table),
@@ -161,4 +166,4 @@ def readings_map_figure(
             "heldout_mean": float(p.heldout_mean),
             "final_error_median": float(p.final_error_median),
         }
-    return fig, facts
+    return facts
