@@ -73,13 +73,16 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 @functools.cache
 def schema() -> dict:
     """The configuration's JSON schema: every key, its bounds, and the defaults (not to be
-    changed); the tasks and the settings only some of them take come from the task registry."""
+    changed); the tasks and the settings only some of them take come from the task registry,
+    the claims' rules (``report.claims``) from the claim registry."""
+    from .claims import rule_schemas
     from .tasks import TASKS, setting_schemas
 
     text = resources.files("backprop86").joinpath("config.schema.yaml").read_text()
     out = yaml.load(text, Loader=_Loader)
     out["$defs"]["experiment"]["properties"]["task"]["enum"] = list(TASKS)
     out["$defs"]["settings"]["properties"].update(setting_schemas())
+    out["properties"]["report"]["properties"]["claims"]["properties"] = rule_schemas()
     return out
 
 
@@ -585,10 +588,11 @@ def _check_report(config: dict) -> None:
                 ("report", "paper", "heldout_correct", k),
                 f"{n} right is more than the {total} questions {exp} holds out per seed",
             )
-    if v["heldout_at_least"] > total:
+    at_least = report["claims"]["family_trees_heldout"]["heldout_at_least"]
+    if at_least > total:
         raise _fail(
-            ("report", "verdicts", "heldout_at_least"),
-            f"{v['heldout_at_least']} is more than the {total} questions {exp} holds out per seed",
+            ("report", "claims", "family_trees_heldout", "heldout_at_least"),
+            f"{at_least} is more than the {total} questions {exp} holds out per seed",
         )
 
 
