@@ -27,8 +27,8 @@ from backprop86.claims import (
     symmetry_solution,
 )
 from backprop86.claims.symmetry import local_minima_verdict
-from backprop86.config import ConfigError, schema, validate
-from backprop86.config import _validator as validator
+from backprop86.cli import check_report_names
+from backprop86.config import ConfigError, load, validate
 from backprop86.experiments import Run, train_seeds
 from backprop86.learning import TrainResult
 
@@ -207,7 +207,7 @@ def test_ratio_is_judged_in_any_order_and_opposite_units_are_measured():
 
 @pytest.fixture
 def throwaway():
-    """A claim registered for one test (and the schema made again with its rule), then removed."""
+    """A claim registered for one test, then removed."""
 
     @claim(
         "throwaway_unit",
@@ -226,13 +226,9 @@ def throwaway():
 
     loader = environment().loader
     environment().loader = jinja2.ChoiceLoader([jinja2.DictLoader({template: TEMPLATE}), loader])
-    schema.cache_clear()
-    validator.cache_clear()
     yield
     del CLAIMS["throwaway_unit"]
     environment().loader = loader
-    schema.cache_clear()
-    validator.cache_clear()
 
 
 TEMPLATE = """{% if claim == "throwaway_unit" %}{% set measured %}{{ m.k }} of {{ m.n }} seeds{% endset %}
@@ -244,6 +240,7 @@ def test_a_registered_claim_is_measured_and_judged_by_its_rule_from_the_config(t
     run = fake_symmetry_run(np.ones((8, 6, 2)), np.zeros((8, 2)), np.zeros((8, 1)), [1] * 8)  # seeds 0..7
     config["report"] = {"claims": {"throwaway_unit": {"at_least": 2, "share": {"reproduced": 0.7}}}}
     validate(config)
+    report_settings(config)  # its rule checked against what it declares
     assert ("symmetry", "paper") in claim_inputs(config)["runs"]
     row = (
         claims_table(config, {("symmetry", "paper"): run}, ids=["throwaway_unit"])
@@ -261,23 +258,35 @@ def test_a_registered_claim_is_measured_and_judged_by_its_rule_from_the_config(t
     assert row.verdict == "partly" and row.rule == "at least 3, shared 0.75"
 
 
-def test_a_claim_s_rule_takes_only_the_keys_it_declares():
+def test_a_claim_s_rule_takes_only_the_keys_it_declares(tmp_path):
     config = copy.deepcopy(TINY)
     config["report"] = {"claims": {"symmetry_mirror": {"antisymmetry_at_least": 0.8, "tolerance": 0.1}}}
     with pytest.raises(
-        ConfigError,
+        ReportConfigError,
         match=r"report\.claims\.symmetry_mirror: .*'tolerance' was unexpected.*"
-        r"allowed keys: antisymmetry_at_least, share",
+        r"the keys claim symmetry_mirror takes: antisymmetry_at_least, share",
     ):
-        validate(config)
+        report_settings(config)
+    file = tmp_path / "config.yaml"  # as the workflow and the command load it: located in the file
+    file.write_text(yaml.safe_dump(config))
+    with pytest.raises(
+        ConfigError, match=r"config.yaml:\d+:\d+: config error at report\.claims\.symmetry_mirror"
+    ):
+        load(file, check=check_report_names)
     config["report"] = {
         "claims": {"symmetry_sweeps": {"share": {"reproduced": 0.5}}}
     }  # it uses sweeps, not share
-    with pytest.raises(ConfigError, match=r"report\.claims\.symmetry_sweeps: .*'share' was unexpected"):
-        validate(config)
+    with pytest.raises(ReportConfigError, match=r"report\.claims\.symmetry_sweeps: .*'share' was unexpected"):
+        report_settings(config)
+    config["report"] = {"claims": {"symmetry_mirror": {"antisymmetry_at_least": 2}}}
+    with pytest.raises(ReportConfigError, match=r"symmetry_mirror\.antisymmetry_at_least: 2 is greater than"):
+        report_settings(config)
     config["report"] = {"claims": {"no_such_claim": {}}}
-    with pytest.raises(ConfigError, match=r"report\.claims: .*'no_such_claim' was unexpected"):
-        validate(config)
+    with pytest.raises(ReportConfigError, match=r"report\.claims: no claim 'no_such_claim'"):
+        report_settings(config)
     config["report"] = {"claims": {"symmetry_mirror": {"share": {"reproduced": 0.2, "partly": 0.3}}}}
     with pytest.raises(ReportConfigError, match=r"report\.claims\.symmetry_mirror\.share\.partly"):
+        report_settings(config)
+    config["report"] = {"claims": {"family_trees_heldout": {"heldout_at_least": 5}}}  # TINY holds out 4
+    with pytest.raises(ReportConfigError, match=r"heldout_at_least: 5 is more than the 4 questions"):
         report_settings(config)

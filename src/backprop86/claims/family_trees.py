@@ -11,10 +11,10 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..config import configurations
+from ..config import configurations, held_out_count, resolve
 from ..experiments import Run
 from ..tasks.family_trees import FamilyTrees
-from . import claim, judged_by_share, learned_seeds, number, settings_diff
+from .registry import ReportConfigError, claim, judged_by_share, learned_seeds, number, settings_diff
 
 FEATURES = ("nationality", "generation", "branch")
 
@@ -171,6 +171,18 @@ def heldout(ctx):
         yield {**m, "n": len(s), "total": total, "right": s.heldout_correct.to_numpy()}
 
 
+def within_held_out(config: dict, settings: dict, rule: dict, where: str) -> None:
+    """The rule asks for no more questions than the judged configurations hold out."""
+    ft = settings["family_trees"]
+    if ft is not None:
+        total = min(held_out_count(resolve(config, ft["experiment"], c)) for c in (ft["main"], ft["trained"]))
+        if rule["heldout_at_least"] > total:
+            raise ReportConfigError(
+                f"{where}.heldout_at_least: {rule['heldout_at_least']} is more than the "
+                f"{total} questions {ft['experiment']} holds out per seed"
+            )
+
+
 @claim(
     "family_trees_heldout",
     statement="the trained net answers the held-out questions: {{ t.paper_runs }} in the paper's two runs, "
@@ -178,6 +190,7 @@ def heldout(ctx):
     paper="{{ t.paper_runs }}",
     where="Fig. 3 text",
     runs=family_tree_runs,
+    check=within_held_out,
     **judged_by_share(
         heldout_at_least=number(
             3, high=103, type="integer", description="held-out questions a seed must answer"

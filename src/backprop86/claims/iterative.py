@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..claims_iterative import equivalence_check, learning_summary, strictest
 from ..tasks import ITERATIVE_TASKS
-from . import claim, exactly, number
+from .registry import claim, exactly, number
 
 EXACT = number(
     1.0e-9,

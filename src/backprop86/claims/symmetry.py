@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments import Run
-from . import by_sweeps, claim, judged_by_share, number, quantile_of
+from .registry import by_sweeps, claim, judged_by_share, number, quantile_of
 
 
 def symmetry_solution(run: Run, criterion: str) -> pd.DataFrame:
