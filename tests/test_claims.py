@@ -2,25 +2,33 @@
 
 import copy
 
+import jinja2
 import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, TINY
 
 from backprop86.claims import (
+    CLAIMS,
     COLUMNS,
     GROUPING,
     VERDICTS,
     ReportConfigError,
+    claim,
+    claim_inputs,
     claims_table,
-    local_minima_verdict,
+    judged_by_share,
+    number,
     pick_seed,
     quantile_of,
     rate_verdict,
     report_settings,
     sweeps_verdict,
     symmetry_solution,
-)  # fmt: skip
+)
+from backprop86.claims.symmetry import local_minima_verdict
+from backprop86.cli import check_report_names
+from backprop86.config import ConfigError, load, validate
 from backprop86.experiments import Run, train_seeds
 from backprop86.learning import TrainResult
 
@@ -57,10 +65,10 @@ def test_local_minima_verdict():
 
 def fake_symmetry_run(W1: np.ndarray, b1, b2, sweeps) -> Run:
     S = W1.shape[0]
-    params = {"w:in->h1": W1, "b:h1": np.asarray(b1, float), "w:h1->out": np.ones((S, 2, 1)),
-              "b:out": np.asarray(b2, float)}  # fmt: skip
-    return Run({}, np.arange(S), TrainResult(params, np.zeros((S, 2)), {"c": np.asarray(sweeps)}, np.ones(S, int)),
-               None, None)  # fmt: skip
+    params = {"w:in->h1": W1, "b:h1": np.asarray(b1, float), "w:h1->out": np.ones((S, 2, 1))}
+    params["b:out"] = np.asarray(b2, float)
+    result = TrainResult(params, np.zeros((S, 2)), {"c": np.asarray(sweeps)}, np.ones(S, int))
+    return Run({}, np.arange(S), result, None, None)
 
 
 def test_symmetry_solution_measures_the_paper_s_net():
@@ -122,16 +130,19 @@ def test_claims_table_on_a_small_training():
     config["experiments"]["symmetry"]["seeds"] = 3
     from backprop86.config import configurations, resolve
 
-    runs = {(e, c): train_seeds(resolve(config, e, c), range(config["experiments"][e]["seeds"]))
-            for e in config["experiments"] for c in configurations(config, e)}  # fmt: skip
+    pairs = [(e, c) for e in config["experiments"] for c in configurations(config, e)]
+    runs = {
+        (e, c): train_seeds(resolve(config, e, c), range(config["experiments"][e]["seeds"])) for e, c in pairs
+    }
     table = claims_table(config, runs)
     assert list(table.columns) == [*COLUMNS, *GROUPING]
     assert set(table.verdict) <= set(VERDICTS)
     ids = set(table.id)
-    for need in ("symmetry_sweeps_rounded", "symmetry_sweeps_within_0_2", "symmetry_mirror", "symmetry_ratio", "symmetry_opposite_units",
-                 "symmetry_biases", "local_minima", "family_trees_learned_paper", "family_trees_heldout_paper", "family_trees_generalizes_paper",
-                 "person_code_nationality", "person_code_generation", "person_code_branch"):  # fmt: skip
-        assert need in ids
+    for need in ("sweeps_rounded", "sweeps_within_0_2", "mirror", "ratio", "opposite_units", "biases"):
+        assert f"symmetry_{need}" in ids
+    for need in ("learned_paper", "heldout_paper", "generalizes_paper"):
+        assert f"family_trees_{need}" in ids
+    assert {"local_minima", "person_code_nationality", "person_code_generation", "person_code_branch"} <= ids
     # 30 sweeps of the family net learn nothing: said plainly
     row = table.set_index("id").loc["family_trees_learned_paper"]
     assert row.verdict == "not reproduced" and "0/3 seeds" in row.measured
@@ -144,9 +155,13 @@ def test_family_tree_rows_quote_e_from_the_target_and_name_the_edge_e():
 
     config = copy.deepcopy(TINY)
     config["experiments"]["family_trees"]["variants"] = {"edge": {"margin_error": "from_edge"}}
-    runs = {(e, c): train_seeds(resolve(config, e, c), range(2))
-            for e, c in [("symmetry", "paper"), ("symmetry", "hidden_3"), ("family_trees", "paper"),
-                         ("family_trees", "edge")]}  # fmt: skip
+    pairs = [
+        ("symmetry", "paper"),
+        ("symmetry", "hidden_3"),
+        ("family_trees", "paper"),
+        ("family_trees", "edge"),
+    ]
+    runs = {(e, c): train_seeds(resolve(config, e, c), range(2)) for e, c in pairs}
     rows = claims_table(config, runs).set_index("id")
     edge, paper = runs[("family_trees", "edge")], runs[("family_trees", "paper")]
     assert edge.trained_on() == "from_edge" and paper.trained_on() == "from_target"
@@ -188,3 +203,90 @@ def test_ratio_is_judged_in_any_order_and_opposite_units_are_measured():
     W1[:2, :, 1] = W1[:2, :, 0]  # two seeds with identical, not opposite, units
     table = claims_table(config, {("symmetry", "paper"): run}).set_index("id")
     assert table.loc["symmetry_opposite_units"].verdict == "partly"
+
+
+@pytest.fixture
+def throwaway():
+    """A claim registered for one test, then removed."""
+
+    @claim(
+        "throwaway_unit",
+        statement="units are {{ m.what }}",
+        paper="stated",
+        where="nowhere",
+        runs=lambda config, settings: [("symmetry", "paper")],
+        **judged_by_share(at_least=number(3, high=10)),
+    )
+    def throwaway_unit(ctx):
+        run = ctx.runs[("symmetry", "paper")]
+        yield {"what": "counted", "k": int((run.seeds >= ctx.rule["at_least"]).sum()), "n": len(run.seeds)}
+
+    template = "claims_test_claims.txt.j2"  # the module's template: tests/ has none, so here is one
+    from backprop86.claims import environment
+
+    loader = environment().loader
+    environment().loader = jinja2.ChoiceLoader([jinja2.DictLoader({template: TEMPLATE}), loader])
+    yield
+    del CLAIMS["throwaway_unit"]
+    environment().loader = loader
+
+
+TEMPLATE = """{% if claim == "throwaway_unit" %}{% set measured %}{{ m.k }} of {{ m.n }} seeds{% endset %}
+{% set rule %}at least {{ r.at_least }}, shared {{ r.share.reproduced }}{% endset %}{% endif %}"""
+
+
+def test_a_registered_claim_is_measured_and_judged_by_its_rule_from_the_config(throwaway):
+    config = copy.deepcopy(TINY)
+    run = fake_symmetry_run(np.ones((8, 6, 2)), np.zeros((8, 2)), np.zeros((8, 1)), [1] * 8)  # seeds 0..7
+    config["report"] = {"claims": {"throwaway_unit": {"at_least": 2, "share": {"reproduced": 0.7}}}}
+    validate(config)
+    report_settings(config)  # its rule checked against what it declares
+    assert ("symmetry", "paper") in claim_inputs(config)["runs"]
+    row = (
+        claims_table(config, {("symmetry", "paper"): run}, ids=["throwaway_unit"])
+        .set_index("id")
+        .loc["throwaway_unit"]
+    )
+    assert (row.claim, row.measured, row.claim_id) == ("units are counted", "6 of 8 seeds", "throwaway_unit")
+    assert row.verdict == "reproduced" and row.rule == "at least 2, shared 0.7"  # 6/8 >= 0.7
+    config["report"]["claims"]["throwaway_unit"]["at_least"] = 4  # 4 of 8: partly (the shared 0.25)
+    assert claims_table(config, {("symmetry", "paper"): run}, ids=["throwaway_unit"]).verdict.tolist() == [
+        "partly"
+    ]
+    del config["report"]  # the defaults: its own at_least 3 (5 of 8) and the shared 0.75
+    row = claims_table(config, {("symmetry", "paper"): run}, ids=["throwaway_unit"]).iloc[0]
+    assert row.verdict == "partly" and row.rule == "at least 3, shared 0.75"
+
+
+def test_a_claim_s_rule_takes_only_the_keys_it_declares(tmp_path):
+    config = copy.deepcopy(TINY)
+    config["report"] = {"claims": {"symmetry_mirror": {"antisymmetry_at_least": 0.8, "tolerance": 0.1}}}
+    with pytest.raises(
+        ReportConfigError,
+        match=r"report\.claims\.symmetry_mirror: .*'tolerance' was unexpected.*"
+        r"the keys claim symmetry_mirror takes: antisymmetry_at_least, share",
+    ):
+        report_settings(config)
+    file = tmp_path / "config.yaml"  # as the workflow and the command load it: located in the file
+    file.write_text(yaml.safe_dump(config))
+    with pytest.raises(
+        ConfigError, match=r"config.yaml:\d+:\d+: config error at report\.claims\.symmetry_mirror"
+    ):
+        load(file, check=check_report_names)
+    config["report"] = {
+        "claims": {"symmetry_sweeps": {"share": {"reproduced": 0.5}}}
+    }  # it uses sweeps, not share
+    with pytest.raises(ReportConfigError, match=r"report\.claims\.symmetry_sweeps: .*'share' was unexpected"):
+        report_settings(config)
+    config["report"] = {"claims": {"symmetry_mirror": {"antisymmetry_at_least": 2}}}
+    with pytest.raises(ReportConfigError, match=r"symmetry_mirror\.antisymmetry_at_least: 2 is greater than"):
+        report_settings(config)
+    config["report"] = {"claims": {"no_such_claim": {}}}
+    with pytest.raises(ReportConfigError, match=r"report\.claims: no claim 'no_such_claim'"):
+        report_settings(config)
+    config["report"] = {"claims": {"symmetry_mirror": {"share": {"reproduced": 0.2, "partly": 0.3}}}}
+    with pytest.raises(ReportConfigError, match=r"report\.claims\.symmetry_mirror\.share\.partly"):
+        report_settings(config)
+    config["report"] = {"claims": {"family_trees_heldout": {"heldout_at_least": 5}}}  # TINY holds out 4
+    with pytest.raises(ReportConfigError, match=r"heldout_at_least: 5 is more than the 4 questions"):
+        report_settings(config)

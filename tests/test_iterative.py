@@ -7,16 +7,13 @@ import numpy as np
 import pytest
 from conftest import assert_finite_differences
 
-from backprop86.claims import DEFAULTS
-from backprop86.claims_iterative import claims_table
+from backprop86.claims import claims_table
 from backprop86.config import ConfigError, setting_defaults, validate
 from backprop86.experiments import train_seeds
 from backprop86.iterative import BIAS, INPUT, RECURRENT, IterativeNet
 from backprop86.learning import LearningRule, Phase, total_error, train
 from backprop86.net import bias_key, weight_key
 from backprop86.tasks import sequence_completion, shift_register
-
-VERDICTS = DEFAULTS["verdicts"]["iterative"]  # the schema's rules
 
 
 def random_task(seed: int, n_units=4, n_inputs=2, steps=4, outputs=(1, 2), target_steps=(2, 4), n_cases=5):
@@ -228,15 +225,26 @@ def test_a_net_too_small_cannot_complete_sequences():
     assert (run.result.sweeps_to["tight"] < 0).all()
 
 
+def iterative_claims(runs: dict, rules: dict | None = None):
+    """The claims table of iterative experiments (``runs``: name -> run), with the
+    config's ``report.claims`` ``rules``, by id."""
+    experiments = {name: {"task": run.settings["task"], "settings": {}} for name, run in runs.items()}
+    config = {"experiments": experiments, "report": {"claims": rules or {}}}
+    return claims_table(config, {(name, "paper"): run for name, run in runs.items()}).set_index("id")
+
+
 def test_claims_table_on_trained_runs():
     runs = {
         "shift_register": train_seeds(SHIFT, range(12)),
         "sequence_completion": train_seeds(SEQUENCE, range(4)),
     }
-    table = claims_table(runs, VERDICTS)
-    assert list(table.columns) == ["id", "claim", "paper", "measured", "verdict", "rule"]
-    assert list(table.verdict) == ["holds"] * 3 + ["supported"] * 2
-    assert "12/12 seeds" in table.set_index("id").loc["iterative_learns_shift_register", "measured"]
+    table = iterative_claims(runs)
+    checks = ["forward_equivalence", "gradient_sum_of_copies", "average_weight_change"]
+    learns = ["learns_shift_register", "learns_sequence_completion"]
+    assert list(table.index) == [f"iterative_{name}" for name in checks + learns]
+    assert list(table.verdict) == ["reproduced"] * 5  # once "holds" (3) and "supported" (2)
+    assert list(table.claim_id) == list(table.index)  # each a claim of its own
+    assert "12/12 seeds" in table.loc["iterative_learns_shift_register", "measured"]
 
 
 def test_average_change_is_measured_with_the_decay_the_rule_applies():
@@ -251,15 +259,15 @@ def test_average_change_is_measured_with_the_decay_the_rule_applies():
 
 def test_claims_iterative_verdicts_follow_the_config():
     """The thresholds are the config's rules: a budget too short to learn is "not
-    supported" under the default share and "supported" if no share is asked; a
+    reproduced" under the default share and "reproduced" if no share is asked; a
     tolerance below rounding makes the gradient claims fail."""
     runs = {"shift_register": train_seeds({**SHIFT, "max_sweeps": 3}, range(3))}
-    by_id = lambda v: claims_table(runs, v).set_index("id")  # noqa: E731
-    assert by_id(VERDICTS).loc["iterative_learns_shift_register", "verdict"] == "not supported"
-    lenient = by_id({**VERDICTS, "learned_share": 0.0}).loc["iterative_learns_shift_register"]
-    assert lenient.verdict == "supported" and "at least 0% of seeds" in lenient.rule
-    strict = by_id({**VERDICTS, "finite_differences": 1e-300})
-    assert strict.loc["iterative_gradient_sum_of_copies", "verdict"] == "fails"
+    assert iterative_claims(runs).loc["iterative_learns_shift_register", "verdict"] == "not reproduced"
+    lenient = iterative_claims(runs, {"iterative_learns": {"learned_share": 0.0}})
+    lenient = lenient.loc["iterative_learns_shift_register"]
+    assert lenient.verdict == "reproduced" and "at least 0% of seeds" in lenient.rule
+    strict = iterative_claims(runs, {"iterative_gradient_sum_of_copies": {"finite_differences": 1e-300}})
+    assert strict.loc["iterative_gradient_sum_of_copies", "verdict"] == "not reproduced"
     assert "1e-300 of finite differences" in strict.loc["iterative_gradient_sum_of_copies", "rule"]
 
 

@@ -171,7 +171,7 @@ def test_workflow_makes_the_map(tmp_path):
 
 
 def test_claims_row_names_the_nearest_cell_that_learns():
-    from backprop86.claims import readings_map_claim, report_settings
+    from backprop86.claims import claims_table
 
     grid = cells(CONFIG)
     rows = []
@@ -197,7 +197,7 @@ def test_claims_row_names_the_nearest_cell_that_learns():
             }
         )
     table = pd.DataFrame(rows)
-    row = pd.Series(readings_map_claim(CONFIG, table, report_settings(CONFIG)["verdicts"], "the share rule"))
+    row = claims_table(CONFIG, {}, {"readings_map": table}, ids=["readings_map"]).iloc[0]
     assert (
         row.verdict == "not reproduced"
         and "printed recipe: learned within 1,500 sweeps in 0/20" in row.measured

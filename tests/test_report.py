@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, TINY, copy_project, snakemake
 
-from backprop86.claims import COLUMNS, GROUPING, report_settings, tally
+from backprop86.claims import COLUMNS, GROUPING, VERDICTS, report_settings, tally
 from backprop86.config import load, setting_defaults
 from backprop86.experiments import train_seeds
 from backprop86.figures.fig1 import fig1
@@ -144,7 +144,7 @@ def figure_files(tmp_path_factory):
 
 def claims_files(out: Path) -> list[Path]:
     """Two claims tables: one claim with two readings and one with one; and a table
-    without grouping columns (as ``claims_iterative.csv`` is), one reading per claim."""
+    without grouping columns, one reading per claim (the report takes several tables)."""
     rows = [
         {"id": "a_paper", "claim_id": "a", "reading": "", "verdict": "not reproduced"},
         {"id": "a_other", "claim_id": "a", "reading": "other: init_range 1.0", "verdict": "reproduced"},
@@ -152,10 +152,10 @@ def claims_files(out: Path) -> list[Path]:
     ]
     full = [{c: f"{c} of {r['id']}" for c in COLUMNS} | r for r in rows]
     pd.DataFrame(full).to_csv(out / "claims.csv", index=False)
-    pd.DataFrame([{c: f"{c} it" for c in COLUMNS} | {"id": "it", "verdict": "holds"}]).to_csv(
-        out / "claims_iterative.csv", index=False
+    pd.DataFrame([{c: f"{c} it" for c in COLUMNS} | {"id": "it", "verdict": "reproduced"}]).to_csv(
+        out / "claims_ungrouped.csv", index=False
     )
-    return [out / "claims.csv", out / "claims_iterative.csv"]
+    return [out / "claims.csv", out / "claims_ungrouped.csv"]
 
 
 PROVENANCE = {
@@ -177,7 +177,7 @@ def rendered(tmp_path_factory, figure_files):
     claims = claims_files(out)
     config = copy.deepcopy(TINY)
     report = build(claims, figure_files, config, report_settings(config), "abc123", ["backprop86-symmetry"],
-                   PROVENANCE, {"claims": claims[0], "claims_iterative": claims[1]})  # fmt: skip
+                   PROVENANCE, {"claims": claims[0], "claims_ungrouped": claims[1]})  # fmt: skip
     (out / "report.html").write_text(report.page)
     return out / "report.html", report
 
@@ -227,13 +227,13 @@ def test_report_has_every_figure_claim_and_no_broken_link(rendered, figure_files
 def test_tally_counts_claims_by_their_first_reading(rendered):
     path, report = rendered
     table = pd.concat([pd.read_csv(path.parent / f, dtype=str, keep_default_na=False)
-                       for f in ("claims.csv", "claims_iterative.csv")])  # fmt: skip
+                       for f in ("claims.csv", "claims_ungrouped.csv")])  # fmt: skip
     t = tally(table)
     assert [c["claim_id"] for c in t["claims"]] == ["a", "b", "it"]
-    assert t["counts"] == {"reproduced": 1, "not reproduced": 1, "holds": 1}  # claims, not rows
+    assert t["counts"] == {"reproduced": 2, "not reproduced": 1}  # claims, not rows
     assert t["readings"] == {"reproduced": 1}
     text = " ".join(re.sub("<[^>]+>", "", report.summary).split())
-    assert "3 claims" in text and "1 reproduced, 1 not reproduced, 1 holds" in text
+    assert "3 claims" in text and "2 reproduced, 1 not reproduced" in text
     assert "under reading other: init_range 1.0" in report.page
     # the claims table also stands as a page of its own, grouped the same way
     page = Links()
@@ -348,9 +348,10 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     page.feed(html)
     assert set(TINY_FIGURES) <= page.ids
     read = lambda name: pd.read_csv(project / "results" / "tables" / name, dtype=str, keep_default_na=False)  # noqa: E731
-    claims, iterative = read("claims.csv"), read("claims_iterative.csv")
-    assert page.rows == len(claims) + len(iterative)
-    assert page.groups == claims.claim_id.nunique() + len(iterative)
+    claims = read("claims.csv")
+    assert page.rows == len(claims) and page.groups == claims.claim_id.nunique()
+    assert claims.id.str.startswith("iterative_").sum() == 4  # Fig. 5's claims are rows of claims.csv
+    assert set(claims.verdict) <= set(VERDICTS)  # one vocabulary, Fig. 5's included
     assert "The published family-tree recipe does not reproduce" in html  # 30 sweeps learn nothing
     logged = json.loads((project / "reports" / "mlflow_runs.json").read_text())
     for line, name in zip(page.provenance, TINY_FIGURES):  # each figure's MLflow parent run, by id
@@ -362,18 +363,18 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     report = (project / "report.html").read_text()
     for name in TINY_FIGURES:
         assert f'"{name}.png"' in report, f"{name} is not in Snakemake's report"
-    for table in ("claims", "claims_iterative", "configurations"):
+    for table in ("claims", "configurations"):
         assert f'"{table}.html"' in report, f"{table} is not in Snakemake's report"
     categories = ["The paper's figures", "The claims", "The tables", "The report"]
     shown = open_categories(project / "report.html", categories)
     assert all(shown[c] is not None for c in categories), shown  # each in the menu, and the menu still there
     for category, entries in (("The paper's figures", ["Fig. 1:", "Fig. 5:", "learning curves:"]),
-                              ("The claims", ["claims.csv:", "claims_iterative.csv:"]),
+                              ("The claims", ["claims.csv:"]),
                               ("The tables", ["configurations.csv:"]), ("The report", ["backprop86.html:"])):  # fmt: skip
         for entry in entries:  # a click on the category lists its entries (two entries once blanked the app)
             assert entry in shown[category], (category, entry, shown[category][:500])
     assert "This run reproduces" in report  # the workflow description
     fig2 = json.loads((project / "results" / "figures" / "fig2.json").read_text())
     assert f"{fig2['triples']} facts" in report  # captions quote measured numbers
-    t = tally(pd.concat([claims, iterative]))
+    t = tally(claims)
     assert f"{len(t['claims'])} claims" in report

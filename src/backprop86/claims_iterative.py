@@ -1,18 +1,17 @@
-"""The claims of the paper's Fig. 5 section, measured on trained iterative nets.
+"""What the claims of the paper's Fig. 5 section measure on trained iterative nets
+(the claims themselves are :mod:`backprop86.claims.iterative`).
 
-``results/tables/claims_iterative.csv`` has the columns of ``claims.csv``. The
-equivalence of an iterative net and its unrolled layered net holds by
+The equivalence of an iterative net and its unrolled layered net holds by
 construction here (the iterative net *is* trained as the unrolled net, with
-tied weights); these rows measure it anyway, on every trained seed: the
-synchronous iteration of eqs. 1-2 against the unrolled net, the tied
-``dE/dw`` against the sum of the untied copies' and against finite
-differences, and the first weight change against ``-epsilon`` times the average.
+tied weights); it is measured anyway, on every trained seed: the synchronous
+iteration of eqs. 1-2 against the unrolled net, the tied ``dE/dw`` against the
+sum of the untied copies' and against finite differences, and the first weight
+change against ``-epsilon`` times the average.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .experiments import Run, learning_rule
 from .iterative import BIAS, INPUT, RECURRENT
@@ -78,8 +77,12 @@ def equivalence_check(settings: dict, params: Params) -> dict[str, float]:
         keep = 1.0 - rule.weight_decay if rule.decay_biases or not is_bias(k) else 1.0
         expected = (params[k] - epsilon * (summed[k] / n[k])) * keep - params[k]
         change = max(change, float(np.max(np.abs((one.params[k] - params[k]) - expected))))
-    return {"forward": forward, "sum_of_copies": sum_of_copies, "finite_differences": finite,
-            "average_change": change}  # fmt: skip
+    return {
+        "forward": forward,
+        "sum_of_copies": sum_of_copies,
+        "finite_differences": finite,
+        "average_change": change,
+    }
 
 
 def finite_differences(error, params: Params, h: float = 1e-6) -> Params:
@@ -115,62 +118,3 @@ def learning_summary(run: Run, criterion: str) -> dict:
 def strictest(settings: dict) -> str:
     """The criterion with the smallest tolerance: the strictest reading of "learned"."""
     return min(settings["criteria"], key=lambda name: settings["criteria"][name])
-
-
-def claims_table(runs: dict[str, Run], verdicts: dict) -> pd.DataFrame:
-    """The claims of the paper's Fig. 5 section, measured on trained runs (``runs``
-    maps experiment name to its run); learning is judged by each run's strictest
-    criterion, and every verdict by the config's ``report.verdicts.iterative``
-    (``verdicts``: ``exact``, ``finite_differences``, ``learned_share``).
-    Columns id, claim, paper, measured, verdict, rule."""
-    exact, finite, share = verdicts["exact"], verdicts["finite_differences"], verdicts["learned_share"]
-    rows = []
-    checks = {name: equivalence_check(run.settings, run.result.params) for name, run in runs.items()}
-    fwd = max(c["forward"] for c in checks.values())
-    rows.append({
-        "id": "iterative_forward_equivalence",
-        "claim": "a synchronous iterative net run for T steps computes what the layered net with T layers "
-                 "and corresponding weights shared computes",
-        "paper": "stated (Fig. 5)",
-        "measured": f"largest state difference {fwd:.3g} over every step, case and trained seed of "
-                    + ", ".join(f"{n} ({len(r.seeds)} seeds)" for n, r in runs.items()),
-        "verdict": "holds" if fwd == 0.0 else "fails",
-        "rule": "holds if the states are identical (difference exactly 0)",
-    })  # fmt: skip
-    soc = max(c["sum_of_copies"] for c in checks.values())
-    fd = max(c["finite_differences"] for c in checks.values())
-    rows.append({
-        "id": "iterative_gradient_sum_of_copies",
-        "claim": "dE/dw of a shared weight is the sum of the layered net's dE/dw over its T copies, "
-                 "found by keeping every unit's history and running the backward pass through the steps",
-        "paper": "stated (Fig. 5 text)",
-        "measured": f"largest relative difference {soc:.2g} from the sum over the copies in the untied unrolled net; "
-                    f"{fd:.2g} from central finite differences (first 10 seeds)",
-        "verdict": "holds" if soc < exact and fd < finite else "fails",
-        "rule": f"holds if within {exact:g} of the summed copies and {finite:g} of finite differences",
-    })  # fmt: skip
-    avg = max(c["average_change"] for c in checks.values())
-    rows.append({
-        "id": "iterative_average_weight_change",
-        "claim": "each weight changes in proportion to dE/dw averaged over its T corresponding weights, "
-                 "so corresponding weights stay equal",
-        "paper": "stated (Fig. 5 text)",
-        "measured": f"largest difference {avg:.2g} between the applied change and -epsilon times the average",
-        "verdict": "holds" if avg < exact else "fails",
-        "rule": f"holds if within {exact:g}",
-    })  # fmt: skip
-    for name, run in runs.items():
-        criterion = strictest(run.settings)
-        s = learning_summary(run, criterion)
-        tol = run.settings["criteria"][criterion]
-        rows.append({
-            "id": f"iterative_learns_{name}",
-            "claim": f"an iterative net can learn sequential structure: {run.settings['task'].replace('_', ' ')}",
-            "paper": "stated qualitatively; the PDP chapter's numbers are known to us only second-hand",
-            "measured": f"{s['learned']}/{s['seeds']} seeds with every output within {tol:g} of its target "
-                        f"within {s['max_sweeps']} sweeps; median {s['median']:.0f} sweeps "
-                        f"(quartiles {s['q25']:.0f}-{s['q75']:.0f})",
-            "verdict": "supported" if s["share"] >= share else "not supported",
-            "rule": f"supported if at least {share:.0%} of seeds learn within the budget",
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=["id", "claim", "paper", "measured", "verdict", "rule"])

@@ -1,7 +1,7 @@
 """The report: one self-contained HTML file, rendered with jinja2 from workflow outputs.
 
-Nothing in it is typed in: the claims come from ``claims.csv`` (and, when the
-config has iterative nets, ``claims_iterative.csv``), every figure is embedded
+Nothing in it is typed in: the claims come from ``claims.csv`` (every registered
+claim of :mod:`backprop86.claims`, Fig. 5's included), every figure is embedded
 from the PNG the workflow drew at the size the page shows it (a click opens the
 full-resolution SVG drawn beside it), and every number in a caption comes from
 the facts JSON written beside that figure. Under each figure a provenance line

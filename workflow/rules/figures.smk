@@ -5,7 +5,6 @@
 # attached to the MLflow parent runs of the configurations it shows.
 from backprop86.claims import ReportConfigError, report_settings
 from backprop86.figures import FIGURES, plans
-from backprop86.tasks import TASKS
 
 try:
     REPORT = report_settings(config)
@@ -13,12 +12,6 @@ except ReportConfigError as error:
     raise WorkflowError(str(error)) from None
 
 PLANS = plans(config, REPORT)
-# The configurations of the layered nets, whose claims the claims table measures.
-LAYERED = [
-    (e, c)
-    for e, c in all_configurations()
-    if not TASKS[config["experiments"][e]["task"]].ITERATIVE
-]
 
 
 localrules:

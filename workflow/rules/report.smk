@@ -2,18 +2,17 @@
 # self-contained HTML file from the tables and figures above, and, for
 # Snakemake's own report (snakemake --report), each figure's caption and each
 # table as a page of its own.
+from backprop86.claims import claim_inputs
 from backprop86.tracking import experiment_name
 
+# What the claims read: the runs and result tables the registered claims declare.
+CLAIM_INPUTS = claim_inputs(config)
 REPORT_TABLES = {
     "claims": "results/tables/claims.csv",
-    **(
-        {"claims_iterative": "results/tables/claims_iterative.csv"} if ITERATIVE else {}
-    ),
     "configurations": "results/tables/configurations.csv",
 }
 TABLE_LABELS = {  # one label each, as the figures' (figures.smk)
-    "claims": {"table": "claims.csv: every claim of Figs. 1-4, by reading"},
-    "claims_iterative": {"table": "claims_iterative.csv: the claims of Fig. 5"},
+    "claims": {"table": "claims.csv: every claim of Figs. 1-5, by reading"},
     "configurations": {"table": "configurations.csv: one row per configuration"},
 }
 REPORT_TARGETS = ["reports/backprop86.html"]
@@ -26,8 +25,8 @@ localrules:
 
 rule claims:
     input:
-        runs=[run_dir(e, c) for e, c in LAYERED],
-        readings_map=MAP_TARGETS[:1],
+        runs=[run_dir(e, c) for e, c in CLAIM_INPUTS["runs"]],
+        tables=[f"results/tables/{name}.csv" for name in CLAIM_INPUTS["tables"]],
     output:
         "results/tables/claims.csv",
     log:
@@ -36,15 +35,15 @@ rule claims:
         "../envs/backprop86.yaml"
     params:
         config=config,
-        pairs=LAYERED,
+        pairs=CLAIM_INPUTS["runs"],
+        tables=CLAIM_INPUTS["tables"],
     script:
         "../scripts/claims.py"
 
 
 rule report:
     input:
-        claims=["results/tables/claims.csv"]
-        + (["results/tables/claims_iterative.csv"] if ITERATIVE else []),
+        claims=["results/tables/claims.csv"],
         figures=[f"results/figures/{n}.png" for n in PLANS],
         full=[f"results/figures/{n}.svg" for n in PLANS],
         facts=[f"results/figures/{n}.json" for n in PLANS],

@@ -6,6 +6,7 @@ with job_log(snakemake.log[0]):
     from backprop86.claims import claims_table
     from backprop86.experiments import load_run
 
-    runs = {tuple(p): load_run(d) for p, d in zip(snakemake.params.pairs, snakemake.input.runs)}
-    readings_map = pd.read_csv(snakemake.input.readings_map[0]) if snakemake.input.readings_map else None
-    save_csv(snakemake.output[0], claims_table(snakemake.params.config, runs, readings_map))
+    p, i = snakemake.params, snakemake.input
+    runs = {tuple(pair): load_run(d) for pair, d in zip(p.pairs, i.runs)}
+    tables = {name: pd.read_csv(path) for name, path in zip(p.tables, i.tables)}
+    save_csv(snakemake.output[0], claims_table(p.config, runs, tables))
