@@ -50,6 +50,8 @@ MEASURE = """<script>window.addEventListener("load", () => {
     viewport: [window.innerWidth, window.innerHeight], height: document.documentElement.scrollHeight,
     figures: [...document.querySelectorAll("img.figure")].map(img => ({
       alt: img.alt, shown: img.clientWidth, natural: img.naturalWidth, loaded: img.complete && img.naturalWidth > 0})),
+    cards: [...document.querySelectorAll(".scorecard .card")].map(c => ({name: c.textContent.trim(),
+      bottom: box(c).bottom, right: box(c).right, chip: box(c.querySelector(".chip")).width})),
     full: [...document.querySelectorAll(".full")].map(d => ({id: d.id, shown: box(d).width,
       img: d.querySelector("img").clientWidth, drawn: d.querySelector("img").naturalWidth})),
   });
@@ -378,3 +380,36 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     assert f"{fig2['triples']} facts" in report  # captions quote measured numbers
     t = tally(claims)
     assert f"{len(t['claims'])} claims" in report
+
+
+def test_the_report_opens_on_a_scorecard_of_every_registered_claim(tmp_path, figure_files):
+    """Every claim the registry holds, each with three further readings, as coloured chips
+    on the first screen at 1366x768, above the figures; each card links to its claim's rows."""
+    from backprop86.claims import CLAIMS
+
+    rows = []
+    for k, claim_id in enumerate(CLAIMS):
+        for j, reading in enumerate(["", "a", "b", "c"]):
+            verdict = VERDICTS[(k + j) % len(VERDICTS)]
+            rows.append(
+                {c: f"{c} of {claim_id} {reading}" for c in COLUMNS}
+                | {"id": f"{claim_id}_{j}", "claim_id": claim_id, "reading": reading, "verdict": verdict}
+            )
+    pd.DataFrame(rows).to_csv(tmp_path / "claims.csv", index=False)
+    config = copy.deepcopy(TINY)
+    report = build(
+        [tmp_path / "claims.csv"], figure_files, config, report_settings(config), "abc", [], PROVENANCE
+    )
+    page = tmp_path / "report.html"
+    page.write_text(report.page)
+    links = Links()
+    links.feed(report.page)
+    assert all(f"#group-{c}" in links.hrefs and f"group-{c}" in links.ids for c in CLAIMS)
+    m = measure(page)
+    assert [c["name"].split()[0] for c in m["cards"]] == [
+        rows[4 * k]["verdict"].split()[0] for k in range(len(CLAIMS))
+    ]
+    assert len(m["cards"]) == len(CLAIMS) >= 15
+    for card in m["cards"]:
+        assert card["bottom"] <= 768 and card["right"] <= 1366, f"{card['name']} is off the first screen"
+        assert card["chip"] > 0
