@@ -136,9 +136,15 @@ def test_the_table_is_large_and_covers_every_kind_of_value():
     labels = {c[0].rsplit("=", 1)[-1] for c in CASES if "=" in c[0]}
     assert {"nan", "inf", "negative", "zero", "huge", "wrong type", "string", "null", "whole float"} <= labels
     keys = {_where(p) for _, p, _ in CASES}
-    for key in ("seeds_per_job", "experiments.symmetry.seeds", "experiments.symmetry.settings.max_sweeps",
-                "experiments.symmetry.settings.schedule.0.epsilon", "report.verdicts.sweeps.reproduced_quantiles.0",
-                "report.paper.heldout_correct.0", "tracking.curve_points"):  # fmt: skip
+    for key in (
+        "seeds_per_job",
+        "experiments.symmetry.seeds",
+        "experiments.symmetry.settings.max_sweeps",
+        "experiments.symmetry.settings.schedule.0.epsilon",
+        "report.verdicts.sweeps.reproduced_quantiles.0",
+        "report.paper.heldout_correct.0",
+        "tracking.curve_points",
+    ):
         assert key in keys, key
 
 
@@ -162,7 +168,11 @@ def test_bad_value_is_rejected_naming_file_line_and_key(tmp_path, case, path, va
 
 # The file as a whole: (name, text, what the message must say).
 ORIGINAL = (ROOT / "config" / "config.yaml").read_text()
-DUPLICATE = ORIGINAL.replace("    variants:\n      # Local", "    variants:\n      hidden_9: {hidden: 9}\n    variants:\n      # Local", 1)  # fmt: skip
+DUPLICATE = ORIGINAL.replace(
+    "    variants:\n      # Local",
+    "    variants:\n      hidden_9: {hidden: 9}\n    variants:\n      # Local",
+    1,
+)
 # Eight levels of ten aliases each: 10**8 values once expanded.
 BOMB = "bomb:\n  l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
     f"  l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]\n" for k in range(1, 9)
@@ -175,16 +185,28 @@ FILE_CASES = [
     ("syntax error", "experiments:\n  symmetry: [1,\n  family_trees: 2\n", ":4:1: not valid YAML"),
     ("tab indentation", "experiments:\n\tsymmetry: {}\n", ":2:1: not valid YAML"),
     ("two documents", "experiments: {}\n---\nexperiments: {}\n", ":2:1: not valid YAML"),
-    ("duplicate variants", DUPLICATE, "config error at experiments.symmetry.variants: duplicate key 'variants'"),
-    ("duplicate top-level key", ORIGINAL + "seeds_per_job: 5\n", "config error at seeds_per_job: duplicate key"),
-    ("yte", "__use_yte__: true\n" + ORIGINAL, ":1:1: config error at __use_yte__: YTE templating is not accepted"),
+    (
+        "duplicate variants",
+        DUPLICATE,
+        "config error at experiments.symmetry.variants: duplicate key 'variants'",
+    ),
+    (
+        "duplicate top-level key",
+        ORIGINAL + "seeds_per_job: 5\n",
+        "config error at seeds_per_job: duplicate key",
+    ),
+    (
+        "yte",
+        "__use_yte__: true\n" + ORIGINAL,
+        ":1:1: config error at __use_yte__: YTE templating is not accepted",
+    ),
     ("yte in the middle", ORIGINAL + "__use_yte__: false\n", "config error at __use_yte__"),
     ("no experiments", "seeds_per_job: 3\n", "'experiments' is a required property"),
     ("unknown top-level key", ORIGINAL + "learning_rate: 0.1\n", "('learning_rate' was unexpected)"),
     ("not UTF-8", b"experiments: {\xff}\n", "cannot be read"),
     ("alias to itself", ORIGINAL + "loop: &t {inner: [*t]}\n", "YAML aliases (*name) of a mapping or list"),
     ("alias bomb", ORIGINAL + BOMB, "YAML aliases (*name) of a mapping or list"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
@@ -241,8 +263,13 @@ SNAKEMAKE_CASES = {
     "300-character name": (("experiments", "symmetry", "variants", "v" * 300), {}),
     "unknown key": (("experiments", "symmetry", "settings", "learning_rate"), 0.1),
 }
-SNAKEMAKE_FILES = {"duplicate variants": DUPLICATE, "empty": "", "scalar": "42\n", "yte": "__use_yte__: true\n" + ORIGINAL,
-                   "syntax error": ORIGINAL + "  bad: [\n"}  # fmt: skip
+SNAKEMAKE_FILES = {
+    "duplicate variants": DUPLICATE,
+    "empty": "",
+    "scalar": "42\n",
+    "yte": "__use_yte__: true\n" + ORIGINAL,
+    "syntax error": ORIGINAL + "  bad: [\n",
+}
 
 
 def _text(config: dict) -> str:
@@ -332,8 +359,11 @@ def test_memory_counts_a_blocks_activities_not_only_the_curves():
     small, but one block of seeds' activities is not; refused, naming both."""
     config = yaml.safe_load(ORIGINAL)
     config["experiments"]["shift_register"]["settings"].update(units=16, steps=64)
-    with pytest.raises(ConfigError, match=r"at experiments.shift_register.settings.units: .* error curves: .*; "
-                                          r"6 arrays of \d+ seeds x 65,536 cases x 1,040 units"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"at experiments.shift_register.settings.units: .* error curves: .*; "
+        r"6 arrays of \d+ seeds x 65,536 cases x 1,040 units",
+    ):
         validate(config)
     config["experiments"]["shift_register"]["settings"].update(units=8, steps=8)
     validate(config)
@@ -348,10 +378,20 @@ def test_a_training_block_stays_within_the_memory_the_check_counts(units, steps,
     from backprop86.config import block_memory, job_memory, setting_defaults
     from backprop86.experiments import train_seeds
 
-    settings = {**setting_defaults("shift_register"), "task": "shift_register", "units": units, "steps": steps,
-                "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 3,
-                "stop_at": None, "criteria": {"rounded": 0.5}, "weight_decay": 0.0, "margin": 0.0,
-                "margin_error": "from_target"}  # fmt: skip
+    settings = {
+        **setting_defaults("shift_register"),
+        "task": "shift_register",
+        "units": units,
+        "steps": steps,
+        "init_range": 0.3,
+        "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+        "max_sweeps": 3,
+        "stop_at": None,
+        "criteria": {"rounded": 0.5},
+        "weight_decay": 0.0,
+        "margin": 0.0,
+        "margin_error": "from_target",
+    }
     tracemalloc.start()
     try:
         train_seeds(settings, range(seeds))

@@ -72,8 +72,13 @@ def test_the_unrolled_net_runs_the_synchronous_iteration(name):
     states = net.states(arch.forward(params, net.feed(initial, inputs)))
     reference = by_definition(net, params, initial, inputs)
     for t in range(net.steps + 1):
-        np.testing.assert_allclose(states[t], reference[t], rtol=1e-13, atol=1e-15,
-                                   err_msg=f"step {t}: unrolled net vs the iteration written out")  # fmt: skip
+        np.testing.assert_allclose(
+            states[t],
+            reference[t],
+            rtol=1e-13,
+            atol=1e-15,
+            err_msg=f"step {t}: unrolled net vs the iteration written out",
+        )
     assert not np.allclose(states[1], states[2]), "the states change from step to step"
 
 
@@ -194,9 +199,22 @@ def test_sequence_completion_is_the_mirror_of_what_is_shown():
         assert list(targets[c]) == list(np.eye(3)[b]) + list(np.eye(3)[a])
 
 
-SHIFT = {**setting_defaults("shift_register"), **dict(task="shift_register", seeds=1, units=3, steps=3, init_range=0.3, weight_decay=0.0, margin=0.0,
-             schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)], max_sweeps=300, stop_at="tight",
-             criteria={"rounded": 0.5, "tight": 0.2})}  # fmt: skip
+SHIFT = {
+    **setting_defaults("shift_register"),
+    **dict(
+        task="shift_register",
+        seeds=1,
+        units=3,
+        steps=3,
+        init_range=0.3,
+        weight_decay=0.0,
+        margin=0.0,
+        schedule=[dict(start_sweep=1, epsilon=0.1, alpha=0.9)],
+        max_sweeps=300,
+        stop_at="tight",
+        criteria={"rounded": 0.5, "tight": 0.2},
+    ),
+}
 SEQUENCE = {**SHIFT, "task": "sequence_completion", "units": 6, "max_sweeps": 1500}
 del SEQUENCE["steps"]
 
@@ -285,9 +303,17 @@ def test_figure_is_drawn_from_the_model_and_byte_stable(tmp_path):
 
 
 def config_with(**settings):
-    exp = {"task": settings.pop("task"), "seeds": 2, "settings": {
-        "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 10,
-        "criteria": {"rounded": 0.5}, **settings}}  # fmt: skip
+    exp = {
+        "task": settings.pop("task"),
+        "seeds": 2,
+        "settings": {
+            "init_range": 0.3,
+            "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+            "max_sweeps": 10,
+            "criteria": {"rounded": 0.5},
+            **settings,
+        },
+    }
     return {"experiments": {"x": exp}}
 
 

@@ -39,8 +39,17 @@ TINY_FIGURES = [f for f in FIGURES if f != "readings_map"]  # the tiny config ha
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Screenshots the browser tests leave behind for a reader to look at.
 ARTIFACTS = Path(os.environ.get("BACKPROP86_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 # Run in the page once it has loaded: what the browser drew, written into the DOM for --dump-dom.
 MEASURE = """<script>window.addEventListener("load", () => {
   const box = el => el.getBoundingClientRect();
@@ -112,16 +121,47 @@ class Links(HTMLParser):
             self.provenance[-1] += data
 
 
-SYM = {**setting_defaults("symmetry"), "task": "symmetry", "hidden": 2, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
-       "weight_decay": 0.0, "margin": 0.0, "margin_error": "from_target", "max_sweeps": 2000, "stop_at": "within_0_2",
-       "criteria": {"rounded": 0.5, "within_0_2": 0.2}}  # fmt: skip
-FT = {**setting_defaults("family_trees"), "task": "family_trees", "init_range": 1.0, "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}],
-      "weight_decay": 0.0, "margin": 0.2, "margin_error": "from_edge", "max_sweeps": 40, "stop_at": None,
-      "criteria": {"rounded": 0.5}, "held_out": None, "n_held_out": 4}  # fmt: skip
-SHIFT = {**setting_defaults("shift_register"), "task": "shift_register", "units": 3, "steps": 3, "init_range": 0.3, "weight_decay": 0.0, "margin": 0.0,
-         "margin_error": "from_target",
-         "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}], "max_sweeps": 300, "stop_at": "tight",
-         "criteria": {"rounded": 0.5, "tight": 0.2}}  # fmt: skip
+SYM = {
+    **setting_defaults("symmetry"),
+    "task": "symmetry",
+    "hidden": 2,
+    "init_range": 0.3,
+    "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+    "weight_decay": 0.0,
+    "margin": 0.0,
+    "margin_error": "from_target",
+    "max_sweeps": 2000,
+    "stop_at": "within_0_2",
+    "criteria": {"rounded": 0.5, "within_0_2": 0.2},
+}
+FT = {
+    **setting_defaults("family_trees"),
+    "task": "family_trees",
+    "init_range": 1.0,
+    "schedule": [{"start_sweep": 1, "epsilon": 0.005, "alpha": 0.5}],
+    "weight_decay": 0.0,
+    "margin": 0.2,
+    "margin_error": "from_edge",
+    "max_sweeps": 40,
+    "stop_at": None,
+    "criteria": {"rounded": 0.5},
+    "held_out": None,
+    "n_held_out": 4,
+}
+SHIFT = {
+    **setting_defaults("shift_register"),
+    "task": "shift_register",
+    "units": 3,
+    "steps": 3,
+    "init_range": 0.3,
+    "weight_decay": 0.0,
+    "margin": 0.0,
+    "margin_error": "from_target",
+    "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+    "max_sweeps": 300,
+    "stop_at": "tight",
+    "criteria": {"rounded": 0.5, "tight": 0.2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +177,19 @@ def figure_files(tmp_path_factory):
     save(*learning_curves(curves, {"symmetry": 1425}, {"symmetry": "paper"}), out / "learning_curves.png")
     save(*fig5(SHIFT, shift), out / "fig5.png")
     grid = cells(CONFIG)
-    table = pd.DataFrame([{**c, "seeds": 2, "learned_by_1500": 0.1 * k, "final_error_median": 40.0,
-                           "heldout_mean": 0.2 * k, "heldout_at_least_3": 0.0} for k, c in enumerate(grid.values())])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                **c,
+                "seeds": 2,
+                "learned_by_1500": 0.1 * k,
+                "final_error_median": 40.0,
+                "heldout_mean": 0.2 * k,
+                "heldout_at_least_3": 0.0,
+            }
+            for k, c in enumerate(grid.values())
+        ]
+    )
     share = report_settings(CONFIG)["verdicts"]["share"]
     save(*readings_map_figure(table, grid[printed_cell(CONFIG)], 4, share), out / "readings_map.png")
     return {name: out / f"{name}.png" for name in FIGURES}
@@ -178,8 +229,16 @@ def rendered(tmp_path_factory, figure_files):
     out = tmp_path_factory.mktemp("report")
     claims = claims_files(out)
     config = copy.deepcopy(TINY)
-    report = build(claims, figure_files, config, report_settings(config), "abc123", ["backprop86-symmetry"],
-                   PROVENANCE, {"claims": claims[0], "claims_ungrouped": claims[1]})  # fmt: skip
+    report = build(
+        claims,
+        figure_files,
+        config,
+        report_settings(config),
+        "abc123",
+        ["backprop86-symmetry"],
+        PROVENANCE,
+        {"claims": claims[0], "claims_ungrouped": claims[1]},
+    )
     (out / "report.html").write_text(report.page)
     return out / "report.html", report
 
@@ -228,8 +287,12 @@ def test_report_has_every_figure_claim_and_no_broken_link(rendered, figure_files
 
 def test_tally_counts_claims_by_their_first_reading(rendered):
     path, report = rendered
-    table = pd.concat([pd.read_csv(path.parent / f, dtype=str, keep_default_na=False)
-                       for f in ("claims.csv", "claims_ungrouped.csv")])  # fmt: skip
+    table = pd.concat(
+        [
+            pd.read_csv(path.parent / f, dtype=str, keep_default_na=False)
+            for f in ("claims.csv", "claims_ungrouped.csv")
+        ]
+    )
     t = tally(table)
     assert [c["claim_id"] for c in t["claims"]] == ["a", "b", "it"]
     assert t["counts"] == {"reproduced": 2, "not reproduced": 1}  # claims, not rows
@@ -262,8 +325,12 @@ def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
             pytest.fail("chromium is not installed; CI must install it (apt-get install -y chromium)")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args, url],
-                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        return subprocess.run(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args, url],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
 
 def measure(page: Path, fragment: str = "", width: int = 1366, height: int = 768) -> dict:
@@ -333,10 +400,18 @@ def test_report_reads_well_in_headless_chromium(rendered):
 
 TINY_ITERATIVE = copy.deepcopy(TINY)
 TINY_ITERATIVE["experiments"]["shift_register"] = {
-    "task": "shift_register", "seeds": 4,
-    "settings": {"units": 3, "steps": 3, "init_range": 0.3, "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
-                 "max_sweeps": 300, "stop_at": "within_0_2", "criteria": {"rounded": 0.5, "within_0_2": 0.2}},
-}  # fmt: skip
+    "task": "shift_register",
+    "seeds": 4,
+    "settings": {
+        "units": 3,
+        "steps": 3,
+        "init_range": 0.3,
+        "schedule": [{"start_sweep": 1, "epsilon": 0.1, "alpha": 0.9}],
+        "max_sweeps": 300,
+        "stop_at": "within_0_2",
+        "criteria": {"rounded": 0.5, "within_0_2": 0.2},
+    },
+}
 
 
 @pytest.mark.slow
@@ -370,9 +445,12 @@ def test_workflow_ends_with_the_report_and_snakemake_report(tmp_path):
     categories = ["The paper's figures", "The claims", "The tables", "The report"]
     shown = open_categories(project / "report.html", categories)
     assert all(shown[c] is not None for c in categories), shown  # each in the menu, and the menu still there
-    for category, entries in (("The paper's figures", ["Fig. 1:", "Fig. 5:", "learning curves:"]),
-                              ("The claims", ["claims.csv:"]),
-                              ("The tables", ["configurations.csv:"]), ("The report", ["backprop86.html:"])):  # fmt: skip
+    for category, entries in (
+        ("The paper's figures", ["Fig. 1:", "Fig. 5:", "learning curves:"]),
+        ("The claims", ["claims.csv:"]),
+        ("The tables", ["configurations.csv:"]),
+        ("The report", ["backprop86.html:"]),
+    ):
         for entry in entries:  # a click on the category lists its entries (two entries once blanked the app)
             assert entry in shown[category], (category, entry, shown[category][:500])
     assert "This run reproduces" in report  # the workflow description

@@ -96,9 +96,11 @@ def readings_of(config: dict, settings: dict) -> dict:
             family_main=resolve(config, ft["experiment"], ft["main"]),
             trained=ft["trained"],
             trained_diff=settings_diff(config, ft["experiment"], ft["trained"]),
-            alternatives={c: settings_diff(config, ft["experiment"], c)
-                          for c in config["experiments"][ft["experiment"]].get("variants", {})},
-        )  # fmt: skip
+            alternatives={
+                c: settings_diff(config, ft["experiment"], c)
+                for c in config["experiments"][ft["experiment"]].get("variants", {})
+            },
+        )
     return readings
 
 
@@ -145,18 +147,28 @@ def build(
     env = environment()
     captions = {name: caption(env, name, f["facts"], readings, settings) for name, f in figs.items()}
     page = env.get_template("report.html.j2").render(
-        reference=REFERENCE, doi=DOI, claims=rows, grouped=grouped, by_id={r["id"]: r for r in rows},
-        readings=readings, figures=figs, captions=captions, settings=settings,
-        config_yaml=yaml.safe_dump(config, sort_keys=False), commit=commit, experiments=experiments,
-    )  # fmt: skip
+        reference=REFERENCE,
+        doi=DOI,
+        claims=rows,
+        grouped=grouped,
+        by_id={r["id"]: r for r in rows},
+        readings=readings,
+        figures=figs,
+        captions=captions,
+        settings=settings,
+        config_yaml=yaml.safe_dump(config, sort_keys=False),
+        commit=commit,
+        experiments=experiments,
+    )
     pages = {}
     for name, path in (tables or {}).items():
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         is_claims = all(c in frame.columns for c in COLUMNS)
         pages[name] = env.get_template("table.html.j2").render(
-            title=Path(path).name, grouped=tally(with_grouping(frame)) if is_claims else None,
+            title=Path(path).name,
+            grouped=tally(with_grouping(frame)) if is_claims else None,
             frame=frame if not is_claims else None,
-        )  # fmt: skip
+        )
     summary = env.from_string(
         '{% from "claims_table.html.j2" import tally_text %}<p>{{ tally_text(grouped) }}</p>'
     )

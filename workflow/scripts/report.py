@@ -11,8 +11,16 @@ with job_log(snakemake.log[0]):
     logged = json.loads(Path(i.logged).read_text())  # each figure's MLflow parent runs, with their ids
     provenance = {name: {**p.provenance[name], "runs": logged.get(name, [])} for name in p.names}
     tables = dict(zip(p.tables, i.tables))
-    out = build(i.claims, dict(zip(p.names, i.figures)), p.config, p.settings, git_commit(), p.experiments,
-                provenance, tables)  # fmt: skip
+    out = build(
+        i.claims,
+        dict(zip(p.names, i.figures)),
+        p.config,
+        p.settings,
+        git_commit(),
+        p.experiments,
+        provenance,
+        tables,
+    )
     atomic_write_bytes(o.page, out.page.encode())
     for name, path in zip(p.names, o.captions):
         atomic_write_bytes(path, (out.captions[name] + "\n").encode())
