@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
@@ -200,6 +199,8 @@ def fig1(run: Run, criterion: str, seed_rule: str, ratios: tuple) -> tuple[Figur
 def pair_ratios(ax, sol, ratios: tuple) -> None:
     """Each solved unit's mirror-pair magnitudes, smallest to largest, over the smallest;
     the paper's ratios as bars, on a log axis with plain ticks."""
+    import seaborn as sns  # here, not at the top: the workflow imports every figure to plan it
+
     long = sol.melt(value_vars=["ratio_sorted_1", "ratio_sorted_2"], var_name="pair", value_name="ratio")
     long["pair"] = long.pair.map(
         {"ratio_sorted_1": "middle\n/ smallest", "ratio_sorted_2": "largest\n/ smallest"}

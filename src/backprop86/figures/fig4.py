@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..claims import FEATURES, encoding_strengths, learned_seeds, person_features, pick_seed
@@ -77,6 +76,8 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
     below), each unit labelled with what it encodes and its correlation; beside
     them, over every seed that learned (all seeds if none did), how strongly the
     best-matched unit encodes nationality, generation and branch."""
+    import seaborn as sns  # here, not at the top: the workflow imports every figure to plan it
+
     s, why = pick_seed(run, criterion, seed_rule)
     lay = fig4_layout(run, s)
     W = run.result.params["w:person1->person_code"][s]  # (24, n_code)
