@@ -27,6 +27,7 @@ import contextlib
 import glob
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -44,10 +45,23 @@ CURVE_POINTS = 100  # points charted per learning curve (the config default)
 # --- servers -------------------------------------------------------------------------------------
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports, free now, for servers started next. Below the kernel's
+    ephemeral range: a port from ``bind(0)`` is released before its server binds it, and in
+    between any connection (or another ``bind(0)``) may be given it; below, nothing is."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports: list[int] = []
+    for port in random.sample(range(max(1024, low - 8192), low), 64):
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            ports.append(port)
+        if len(ports) == n:
+            return ports
+    raise RuntimeError(f"no {n} free ports below {low}")
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def pg_bin() -> Path | None:

@@ -1,9 +1,7 @@
 import contextlib
 import importlib.util
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the servers' helpers live with the load benchmark
+from bench_tracking_load import free_ports  # noqa: E402
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 # The small config (config/small.yaml): every stage of the workflow, seconds of training.
@@ -144,26 +145,10 @@ def server_runs(db_uri: str):
     return pd.DataFrame(query(db_uri, RUNS_SQL), columns=cols)
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct loopback ports, free now, for servers started next. Below the kernel's
-    ephemeral range: a port from ``bind(0)`` is released before its server binds it, and in
-    between any connection (or another ``bind(0)``) may be given it; below, nothing is."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    ports: list[int] = []
-    for port in random.sample(range(max(1024, low - 8192), low), 64):
-        with socket.socket() as s, contextlib.suppress(OSError):
-            s.bind(("127.0.0.1", port))
-            ports.append(port)
-        if len(ports) == n:
-            return ports
-    raise RuntimeError(f"no {n} free ports below {low}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """PostgreSQL on loopback in a temporary data directory and ``mlflow server`` on it,
     serving artifacts; both stopped afterwards. Yields (http URI, database URI, artifacts dir)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_tracking_load as bench  # the server helpers
 
     require(bench.pg_bin() is not None, "PostgreSQL is not installed (apt-get install postgresql)")

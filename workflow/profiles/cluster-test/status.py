@@ -11,16 +11,14 @@ from pathlib import Path
 SPOOL = Path(os.environ.get("CLUSTER_TEST_SPOOL", ".snakemake/cluster-test"))
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int, started: str | None) -> bool:
+    """Whether the job's process runs: its PID names the same process (the same start
+    time; PIDs are reused) and it is not a zombie (finished, not yet reaped)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    # a finished child not yet reaped is a zombie: not running
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def main() -> None:
@@ -30,7 +28,7 @@ def main() -> None:
         sys.exit(f"status.py: unknown job {job_id} (no {record})")
     if rc.is_file():
         state = "success" if rc.read_text().strip() == "0" else "failed"
-    elif alive(json.loads(record.read_text())["pid"]):
+    elif alive((job := json.loads(record.read_text()))["pid"], job.get("started")):
         state = "running"
     elif rc.is_file():  # finished between the two checks
         state = "success" if rc.read_text().strip() == "0" else "failed"

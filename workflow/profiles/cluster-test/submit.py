@@ -26,6 +26,15 @@ def properties(jobscript: Path) -> dict:
     sys.exit(f"submit.py: no '# properties' line in job script {jobscript}")
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, field 22 of proc(5)): with
+    its PID, it names the process, since PIDs are reused."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: submit.py JOBSCRIPT")
@@ -53,6 +62,7 @@ def main() -> None:
     record = {
         "job_id": job_id,
         "pid": proc.pid,
+        "started": process_start(proc.pid),
         "rule": props.get("rule"),
         "wildcards": props.get("wildcards"),
         "threads": props.get("threads"),
