@@ -141,27 +141,9 @@ def fig3(run: Run, criterion: str, seed_rule: str, question: tuple[str, str]) ->
     H = 7.45
     fig = plt.figure(figsize=(WIDTH, H))
     ax = fig.add_axes((0, 0, 1, 1))
-    for group, (rows, cols, x, top) in lay["groups"].items():
-        v = act[group].reshape(rows, cols)
-        marks = [divmod(ft.names.index(a), 12) for a in answers] if group == "person2" else []
-        hinton_cells(ax, v, x, top, CELL, 1.0, marks)
-        bottom = top - rows * CELL
-        if group in lay["names"]:
-            labels = lay["names"][group]
-            bold = answers if group == "person2" else [person] if group == "person1" else [relation]
-            column_names(ax, [n for r, _, n in labels if r == 0], x, top, CELL, True, bold)
-            column_names(ax, [n for r, _, n in labels if r == 1], x, bottom, CELL, False, bold)
-        if group in ("person1", "person2"):
-            for r, nat in enumerate(("English", "Italian")):
-                ax.text(x - 0.08, top - (r + 0.5) * CELL, nat, ha="right", va="center", fontsize=8)
-        ax.text(
-            x + cols * CELL + 0.12,
-            (top + bottom) / 2,
-            FIG3_TITLES[group],
-            va="center",
-            fontsize=9,
-            color="0.25",
-        )
+    for group, place in lay["groups"].items():
+        bold = answers if group == "person2" else [person] if group == "person1" else [relation]
+        draw_group(ax, group, place, act[group], lay["names"].get(group), bold, ft)
     ax.text(
         0.15,
         H - 0.2,
@@ -197,3 +179,22 @@ def fig3(run: Run, criterion: str, seed_rule: str, question: tuple[str, str]) ->
             seeds_as_good=int((right >= right[s]).sum()),
         )
     return fig, facts
+
+
+def draw_group(ax, group: str, place: tuple, activity, labels, bold: list, ft: FamilyTrees) -> None:
+    """One group of Fig. 3: its units' activities as white squares, named (``labels``:
+    (row, column, name) per cell, or None), ``bold`` names in bold and, in the output
+    group, outlined; English and Italian rows marked; its title beside it."""
+    rows, cols, x, top = place
+    marks = [divmod(ft.names.index(a), 12) for a in bold] if group == "person2" else []
+    hinton_cells(ax, activity.reshape(rows, cols), x, top, CELL, 1.0, marks)
+    bottom = top - rows * CELL
+    if labels is not None:
+        column_names(ax, [n for r, _, n in labels if r == 0], x, top, CELL, True, bold)
+        column_names(ax, [n for r, _, n in labels if r == 1], x, bottom, CELL, False, bold)
+    if group in ("person1", "person2"):
+        for r, nat in enumerate(("English", "Italian")):
+            ax.text(x - 0.08, top - (r + 0.5) * CELL, nat, ha="right", va="center", fontsize=8)
+    ax.text(
+        x + cols * CELL + 0.12, (top + bottom) / 2, FIG3_TITLES[group], va="center", fontsize=9, color="0.25"
+    )

@@ -76,8 +76,6 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
     below), each unit labelled with what it encodes and its correlation; beside
     them, over every seed that learned (all seeds if none did), how strongly the
     best-matched unit encodes nationality, generation and branch."""
-    import seaborn as sns  # here, not at the top: the workflow imports every figure to plan it
-
     s, why = pick_seed(run, criterion, seed_rule)
     lay = fig4_layout(run, s)
     W = run.result.params["w:person1->person_code"][s]  # (24, n_code)
@@ -107,19 +105,8 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
     ax.set_xlim(0, w_in)
     ax.set_ylim(0, H)
     ax.axis("off")
-    a2 = fig.add_axes((0.7, 0.13, 0.29, 0.8))
     order = [*FEATURES, "isomorphism"]
-    sns.boxplot(
-        data=enc, x="feature", y="abs_r", ax=a2, order=order, showfliers=False, fill=False, color="0.2"
-    )
-    sns.swarmplot(data=enc, x="feature", y="abs_r", ax=a2, order=order, size=3, alpha=0.7, color=POSITIVE)
-    a2.set_ylim(-0.05 if enc.abs_r.min() >= 0 else -1.05, 1.05)
-    a2.set_xlabel("")
-    a2.set_ylabel("|r| of the best-matched unit\n(isomorphism: r, English vs Italian weights)")
-    a2.set_title(
-        f"Over {len(idx) if len(idx) else len(run.seeds)} seeds{' that learned' if len(idx) else ''}"
-    )
-    a2.tick_params(axis="x", rotation=30)
+    encodings(fig.add_axes((0.7, 0.13, 0.29, 0.8)), enc, order, len(idx) or len(run.seeds), bool(len(idx)))
     facts = {
         "seed": int(run.seeds[s]),
         "why": why,
@@ -135,3 +122,18 @@ def fig4(run: Run, criterion: str, seed_rule: str) -> tuple[Figure, dict]:
         "layout": lay,
     }
     return fig, facts
+
+
+def encodings(ax, enc, order: list[str], n: int, only_learned: bool) -> None:
+    """Over ``n`` seeds, how strongly the best-matched unit encodes each feature."""
+    import seaborn as sns  # here, not at the top: the workflow imports every figure to plan it
+
+    sns.boxplot(
+        data=enc, x="feature", y="abs_r", ax=ax, order=order, showfliers=False, fill=False, color="0.2"
+    )
+    sns.swarmplot(data=enc, x="feature", y="abs_r", ax=ax, order=order, size=3, alpha=0.7, color=POSITIVE)
+    ax.set_ylim(-0.05 if enc.abs_r.min() >= 0 else -1.05, 1.05)
+    ax.set_xlabel("")
+    ax.set_ylabel("|r| of the best-matched unit\n(isomorphism: r, English vs Italian weights)")
+    ax.set_title(f"Over {n} seeds{' that learned' if only_learned else ''}")
+    ax.tick_params(axis="x", rotation=30)
