@@ -25,14 +25,14 @@ full-resolution SVG and its facts as JSON.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from types import ModuleType
 
 import matplotlib
 
 matplotlib.use("Agg")  # files, never a screen: before any figure module imports pyplot
+
+from ..registry import discover  # noqa: E402
 
 CONTRACT = {
     "TITLE": "TITLE (its heading in the report)",
@@ -71,16 +71,7 @@ def config_section(experiment: str, configuration: str) -> str:
 
 
 def _discover() -> dict[str, ModuleType]:
-    figures = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name in SHARED or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        missing = [text for part, text in CONTRACT.items() if not hasattr(module, part)]
-        if missing:
-            raise TypeError(f"figure module {module.__name__} lacks {'; '.join(missing)}")
-        figures[info.name] = module
-    return figures
+    return discover(__name__, __path__, CONTRACT, "figure", SHARED)
 
 
 def plans(config: dict, settings: dict) -> dict[str, Plan]:

@@ -23,10 +23,9 @@ setting the schema cannot judge alone.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
+from ..registry import discover
 from .base import HeldOut, SettingError, Task, held_out_masks
 
 CONTRACT = {
@@ -39,16 +38,7 @@ CONTRACT = {
 
 
 def _discover() -> dict[str, ModuleType]:
-    tasks = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name == "base" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        missing = [text for part, text in CONTRACT.items() if not hasattr(module, part)]
-        if missing:
-            raise TypeError(f"task module {module.__name__} lacks {'; '.join(missing)}")
-        tasks[info.name] = module
-    return tasks
+    return discover(__name__, __path__, CONTRACT, "task", ("base",))
 
 
 TASKS: dict[str, ModuleType] = _discover()
